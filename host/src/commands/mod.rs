@@ -1,0 +1,157 @@
+//! The subcommands of `host`.
+
+mod invalidate;
+mod plugin;
+mod run;
+mod show;
+mod status;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use clap::{Args, Parser, Subcommand};
+
+use strata::config::{self, DatasetId, Pipeline};
+use strata::store::Store;
+
+/// Strata runs date-partitioned pipelines (raw → bronze → silver → gold)
+/// whose transforms are sandboxed WebAssembly plugins. Every partition is
+/// stored with a manifest of what it was made from; each run recomputes only
+/// what is missing, damaged or made from something that changed.
+#[derive(Parser)]
+#[command(name = "host", version, max_term_width = 100)]
+#[command(
+    after_help = "Start with `host status` to see the plan, then `host run`.\n\
+    Put `host run` on cron or a systemd timer, or use `host run --every 1h`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Run(run::RunCommand),
+    Status(status::StatusCommand),
+    Show(show::ShowCommand),
+    Invalidate(invalidate::InvalidateCommand),
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+/// Options every subcommand takes.
+#[derive(Args)]
+pub struct GlobalOptions {
+    /// The pipeline file.
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        default_value = "pipeline.toml",
+        env = "STRATA_CONFIG"
+    )]
+    pub config: PathBuf,
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Where compiled plugins are cached [default: $STRATA_CACHE_DIR, or ~/.cache/strata/components].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Plan as if it were this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC) instead of now.
+    #[arg(long, global = true, value_name = "TIME", value_parser = parse_time, env = "STRATA_NOW")]
+    pub now: Option<NaiveDateTime>,
+}
+
+impl GlobalOptions {
+    pub fn init_logging(&self) {
+        let level = match (self.quiet, self.verbose) {
+            (true, _) => "warn",
+            (false, 0) => "info",
+            (false, 1) => "debug",
+            _ => "trace",
+        };
+        let filter =
+            tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(format!("{level},cranelift=warn,wasmtime=warn"))
+            });
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_target(false)
+            .without_time()
+            .init();
+    }
+
+    pub fn load_pipeline(&self) -> Result<Pipeline> {
+        Ok(config::load(&self.config)?)
+    }
+
+    pub fn open_store(&self, pipeline: &Pipeline) -> Result<Store> {
+        Store::open(&pipeline.store)
+            .with_context(|| format!("opening the store of {}", pipeline.path.display()))
+    }
+
+    pub fn now(&self) -> NaiveDateTime {
+        self.now.unwrap_or_else(|| chrono::Utc::now().naive_utc())
+    }
+
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        self.cache_dir
+            .clone()
+            .or_else(strata::runtime::ComponentCache::default_dir)
+    }
+}
+
+impl Cli {
+    pub async fn execute(self) -> Result<ExitCode> {
+        match self.command {
+            Command::Run(c) => c.execute(&self.global).await,
+            Command::Status(c) => c.execute(&self.global).await,
+            Command::Show(c) => c.execute(&self.global).await,
+            Command::Invalidate(c) => c.execute(&self.global).await,
+            Command::Plugin(c) => c.execute(&self.global).await,
+        }
+    }
+}
+
+/// A date or date-time on the command line.
+pub fn parse_time(text: &str) -> Result<NaiveDateTime, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.and_time(NaiveTime::MIN))
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H"))
+        .map_err(|_| format!("`{text}` is not a date: write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"))
+}
+
+/// A `layer/name` on the command line, checked against the pipeline.
+pub fn dataset_arg(pipeline: &Pipeline, text: &str) -> Result<DatasetId> {
+    let known = || {
+        pipeline
+            .datasets
+            .iter()
+            .map(|d| d.id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let id = DatasetId::parse(text).with_context(|| {
+        format!(
+            "`{text}` is not `layer/name`; the datasets are: {}",
+            known()
+        )
+    })?;
+    if pipeline.dataset(&id).is_none() {
+        anyhow::bail!(
+            "no dataset `{text}` in {}; the datasets are: {}",
+            pipeline.path.display(),
+            known()
+        );
+    }
+    Ok(id)
+}

@@ -1,0 +1,188 @@
+//! `host run`: bring every partition up to date.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use chrono::NaiveDateTime;
+use clap::Args;
+use serde_json::json;
+
+use strata::executor::{self, Outcome, Report, RunOptions};
+
+use super::{GlobalOptions, dataset_arg, parse_time};
+
+/// Compute every partition that is missing, damaged or stale, and nothing else.
+///
+/// Datasets run in dependency order; partitions of one dataset in parallel.
+/// A failed partition blocks only what reads it: the run goes on and exits
+/// with status 1. Exit status 0 means every expected partition is fresh or
+/// waiting for its data.
+#[derive(Args)]
+pub struct RunCommand {
+    /// Only partitions from this period on (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_time)]
+    from: Option<NaiveDateTime>,
+    /// Only partitions up to this period (YYYY-MM-DD, inclusive).
+    #[arg(long, value_parser = parse_time)]
+    to: Option<NaiveDateTime>,
+    /// Only this dataset (`layer/name`); repeat for more. Others are planned but not run.
+    #[arg(long = "dataset", value_name = "NAME")]
+    datasets: Vec<String>,
+    /// Partitions computed at once [default: number of cores].
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+    /// Rehash every file against its manifest instead of trusting sizes.
+    #[arg(long)]
+    verify: bool,
+    /// Print one JSON summary object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Keep running: start a new run this long after the previous one started (e.g. 15m, 1h).
+    #[arg(long, value_name = "DURATION", value_parser = strata::config::parse_duration)]
+    every: Option<Duration>,
+}
+
+impl RunCommand {
+    pub async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
+        let Some(every) = self.every else {
+            return self.once(global).await;
+        };
+        loop {
+            let started = Instant::now();
+            match self.once(global).await {
+                Ok(_) => {}
+                Err(e) => tracing::error!("run failed: {e:#}"),
+            }
+            let next = every.saturating_sub(started.elapsed());
+            tracing::info!("next run in {}s", next.as_secs());
+            tokio::select! {
+                _ = tokio::time::sleep(next) => {}
+                _ = tokio::signal::ctrl_c() => {
+                    tracing::info!("interrupted; stopping");
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+        }
+    }
+
+    async fn once(&self, global: &GlobalOptions) -> Result<ExitCode> {
+        // Read the config every time: a swapped plugin or a new dataset is
+        // picked up by the next scheduled run.
+        let pipeline = global.load_pipeline()?;
+        let store = global.open_store(&pipeline)?;
+        let mut options = RunOptions::new(global.now());
+        options.from = self.from;
+        options.to = self.to;
+        options.verify = self.verify;
+        options.cache_dir = global.cache_dir();
+        if let Some(jobs) = self.jobs {
+            options.jobs = jobs.max(1);
+        }
+        for name in &self.datasets {
+            options.datasets.push(dataset_arg(&pipeline, name)?);
+        }
+        let started = Instant::now();
+        let report = executor::run(&pipeline, &store, &options).await?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&summary_json(&report))?);
+        } else {
+            print_summary(&report, started.elapsed());
+        }
+        Ok(if report.failed() > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    }
+}
+
+fn summary_json(report: &Report) -> serde_json::Value {
+    let datasets: Vec<_> = report
+        .datasets
+        .iter()
+        .map(|d| {
+            let count =
+                |f: fn(&Outcome) -> bool| d.partitions.iter().filter(|p| f(&p.outcome)).count();
+            let computed: Vec<_> = d
+                .partitions
+                .iter()
+                .filter_map(|p| match p.outcome {
+                    Outcome::Computed { changed } => Some(json!({
+                        "partition": p.partition,
+                        "state": p.planned.name(),
+                        "reason": p.planned.reason(),
+                        "changed": changed,
+                    })),
+                    _ => None,
+                })
+                .collect();
+            let failures: Vec<_> = d
+                .partitions
+                .iter()
+                .filter_map(|p| match &p.outcome {
+                    Outcome::Failed { error } => {
+                        Some(json!({"partition": p.partition, "error": error}))
+                    }
+                    _ => None,
+                })
+                .collect();
+            json!({
+                "dataset": d.dataset,
+                "computed": computed.len(),
+                "fresh": count(|o| matches!(o, Outcome::Fresh)),
+                "failed": failures.len(),
+                "blocked": count(|o| matches!(o, Outcome::Blocked)),
+                "waiting": count(|o| matches!(o, Outcome::Waiting)),
+                "skipped": count(|o| matches!(o, Outcome::Skipped)),
+                "computed_partitions": computed,
+                "failed_partitions": failures,
+            })
+        })
+        .collect();
+    json!({ "ok": report.failed() == 0, "datasets": datasets })
+}
+
+fn print_summary(report: &Report, elapsed: Duration) {
+    eprintln!();
+    eprintln!(
+        "{:<28} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "dataset", "computed", "fresh", "failed", "blocked", "waiting"
+    );
+    for d in &report.datasets {
+        let count = |f: fn(&Outcome) -> bool| d.partitions.iter().filter(|p| f(&p.outcome)).count();
+        eprintln!(
+            "{:<28} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            d.dataset,
+            count(|o| matches!(o, Outcome::Computed { .. })),
+            count(|o| matches!(o, Outcome::Fresh)),
+            count(|o| matches!(o, Outcome::Failed { .. })),
+            count(|o| matches!(o, Outcome::Blocked)),
+            count(|o| matches!(o, Outcome::Waiting)),
+        );
+    }
+    for d in &report.datasets {
+        for p in &d.partitions {
+            if let Outcome::Failed { error } = &p.outcome {
+                eprintln!(
+                    "\nFAILED {} {}:\n  {}",
+                    d.dataset,
+                    p.partition,
+                    error.replace('\n', "\n  ")
+                );
+            }
+        }
+    }
+    let failed = report.failed();
+    eprintln!(
+        "\n{} in {:.1}s",
+        if failed == 0 {
+            "done".to_owned()
+        } else {
+            format!(
+                "{failed} partition(s) failed; fix the cause and run again (failed partitions are retried)"
+            )
+        },
+        elapsed.as_secs_f64()
+    );
+}

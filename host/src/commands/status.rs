@@ -1,0 +1,158 @@
+//! `host status`: the plan, without changing anything.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use serde_json::json;
+
+use strata::executor::{self, RunOptions};
+use strata::planner::State;
+
+use super::GlobalOptions;
+
+/// Show the health of every partition: one row per dataset, one cell per
+/// period. Reads manifests only; never writes, never fetches, never runs a plugin.
+#[derive(Args)]
+pub struct StatusCommand {
+    /// Print every partition as JSON: {dataset, partition, state, reason}.
+    #[arg(long)]
+    json: bool,
+    /// Rehash every file instead of trusting sizes (slower; finds edited files).
+    #[arg(long)]
+    verify: bool,
+    /// How many of the most recent periods the grid shows.
+    #[arg(long, default_value_t = 60)]
+    width: usize,
+}
+
+const LEGEND: &[(&str, char, &str)] = &[
+    ("fresh", '#', "32"),
+    ("stale", 's', "33"),
+    ("missing", '.', "90"),
+    ("damaged", 'D', "31"),
+    ("failed", 'X', "31"),
+    ("blocked", 'b', "35"),
+    ("waiting", 'w', "34"),
+];
+
+impl StatusCommand {
+    pub async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
+        let pipeline = global.load_pipeline()?;
+        let store = global.open_store(&pipeline)?;
+        let mut options = RunOptions::new(global.now());
+        options.plan_only = true;
+        options.verify = self.verify;
+        let report = executor::run(&pipeline, &store, &options).await?;
+
+        if self.json {
+            let partitions: Vec<_> = report
+                .datasets
+                .iter()
+                .flat_map(|d| {
+                    d.partitions.iter().map(move |p| {
+                        json!({
+                            "dataset": d.dataset,
+                            "partition": p.partition,
+                            "state": p.planned.name(),
+                            "reason": p.planned.reason(),
+                        })
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({ "partitions": partitions }))?
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let paint = |state: &State| -> String {
+            let (_, c, code) = LEGEND
+                .iter()
+                .find(|(name, _, _)| *name == state.name())
+                .expect("every state has a legend entry");
+            if colour {
+                format!("\x1b[{code}m{c}\x1b[0m")
+            } else {
+                c.to_string()
+            }
+        };
+        println!("store: {}", store.url);
+        let name_width = report
+            .datasets
+            .iter()
+            .map(|d| d.dataset.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        for d in &report.datasets {
+            let shown = d.partitions.len().saturating_sub(self.width);
+            let cells: String = d.partitions[shown..]
+                .iter()
+                .map(|p| paint(&p.planned))
+                .collect();
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for p in &d.partitions {
+                *counts.entry(p.planned.name()).or_default() += 1;
+            }
+            let counts: Vec<String> = LEGEND
+                .iter()
+                .filter_map(|(name, _, _)| counts.get(name).map(|n| format!("{n} {name}")))
+                .collect();
+            let more = if shown > 0 {
+                format!("…{shown} earlier ")
+            } else {
+                String::new()
+            };
+            println!(
+                "{:<name_width$}  {more}{cells}  {}",
+                d.dataset,
+                counts.join(", ")
+            );
+        }
+        let legend: Vec<String> = LEGEND
+            .iter()
+            .map(|(name, _, _)| {
+                let state = match *name {
+                    "fresh" => State::Fresh,
+                    "missing" => State::Missing,
+                    "stale" => State::Stale(String::new()),
+                    "damaged" => State::Damaged(String::new()),
+                    "failed" => State::Failed(String::new()),
+                    "blocked" => State::Blocked(String::new()),
+                    _ => State::Waiting(String::new()),
+                };
+                format!("{} {name}", paint(&state))
+            })
+            .collect();
+        println!("\nlegend: {}", legend.join("  "));
+        let needs: Vec<_> = report
+            .datasets
+            .iter()
+            .flat_map(|d| d.partitions.iter().map(move |p| (d, p)))
+            .filter(|(_, p)| !matches!(p.planned, State::Fresh))
+            .collect();
+        if needs.is_empty() {
+            println!("everything is fresh");
+        } else {
+            println!("\n{} partition(s) not fresh:", needs.len());
+            for (d, p) in needs.iter().take(20) {
+                println!(
+                    "  {} {}: {} ({})",
+                    d.dataset,
+                    p.partition,
+                    p.planned.name(),
+                    p.planned.reason()
+                );
+            }
+            if needs.len() > 20 {
+                println!("  … and {} more (see --json)", needs.len() - 20);
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,622 @@
+//! Runs transform plugins: WebAssembly components implementing the WIT world
+//! in `wit/`, each call inside a fresh sandbox with memory, time and output
+//! limits.
+//!
+//! The runtime runs a plugin; it never decides what is stale or where output
+//! goes (that is the planner's and the store's business).
+
+mod cache;
+mod capabilities;
+mod sandbox;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, Trap};
+
+pub use cache::{ComponentCache, LoadOrigin};
+pub use capabilities::is_granted;
+use sandbox::{CapturedOutput, PluginLog, SandboxState};
+
+use crate::{ipc, schema};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "plugin",
+    });
+}
+
+use bindings::strata::plugin::types as wit;
+
+/// The contract version this host implements (the WIT package version).
+pub const CONTRACT_VERSION: &str = "strata:plugin@0.1.0";
+
+/// How often the epoch ticks; timeouts are counted in ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits applied to every partition a plugin computes.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Total linear memory of the instance, summed over its memories.
+    pub memory_bytes: u64,
+    /// CPU time for the whole partition (all calls together).
+    pub timeout: Duration,
+    /// Total bytes of output batches.
+    pub output_bytes: u64,
+    /// Bytes of stdout/stderr kept for the log.
+    pub capture_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 2 << 30,
+            timeout: Duration::from_secs(300),
+            output_bytes: 8 << 30,
+            capture_bytes: 64 << 10,
+        }
+    }
+}
+
+/// The data format a plugin speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataFormat {
+    ArrowIpc,
+    JsonLines,
+}
+
+/// What a plugin says about itself, plus its identity.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PluginInfo {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub format: DataFormat,
+    /// sha256 of the `.wasm` bytes: the plugin's identity.
+    pub sha256: String,
+}
+
+/// Why loading a plugin failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read plugin {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid WebAssembly component for this host: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error(
+        "{path} imports {} which the sandbox does not grant (plugins get no network, no HTTP and no files); \
+         rebuild it without that dependency",
+        .imports.join(", ")
+    )]
+    Refused { path: PathBuf, imports: Vec<String> },
+    #[error("{path}: describe() failed: {message}")]
+    Describe { path: PathBuf, message: String },
+}
+
+/// Why computing a partition with a plugin failed. The message is for the
+/// user; the executor adds plugin, dataset and partition around it.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("plugin rejected its params: {0}")]
+    BadParams(String),
+    #[error("plugin rejected its input: {0}")]
+    BadInput(String),
+    #[error("plugin failed: {0}")]
+    Failed(String),
+    #[error("plugin panicked: {message}")]
+    Panic { message: String },
+    #[error("plugin exceeded its time limit of {0:?}")]
+    Timeout(Duration),
+    #[error("plugin exceeded its memory limit of {} MiB", .0 >> 20)]
+    MemoryLimit(u64),
+    #[error("plugin overflowed its stack (too deep recursion)")]
+    StackOverflow,
+    #[error("plugin trapped: {message}{}", tail(.output))]
+    Trap { message: String, output: String },
+    #[error("plugin returned malformed output: {0}")]
+    Malformed(String),
+    #[error(
+        "plugin output changed schema mid-stream: first batch had [{first}], a later one [{later}]"
+    )]
+    SchemaChanged { first: String, later: String },
+    #[error("plugin output exceeded the limit of {} MiB", .0 >> 20)]
+    OutputLimit(u64),
+    #[error("host error: {0}")]
+    Host(String),
+}
+
+fn tail(output: &str) -> String {
+    let output = output.trim();
+    if output.is_empty() {
+        String::new()
+    } else {
+        let start = output.len().saturating_sub(2000);
+        let start = (start..=output.len())
+            .find(|i| output.is_char_boundary(*i))
+            .unwrap_or(output.len());
+        format!("; plugin output:\n{}", &output[start..])
+    }
+}
+
+/// One engine and linker for the whole process, plus the epoch ticker that
+/// enforces timeouts.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<SandboxState>,
+    cache: ComponentCache,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Runtime {
+    /// A runtime whose compiled components are cached in `cache_dir`
+    /// (`None`: no cache).
+    pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        // Deep recursion traps instead of taking the host down.
+        config.max_wasm_stack(1 << 20);
+        let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
+        bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let stop = ticker_stop.clone();
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("strata-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })?;
+        let cache = ComponentCache::new(&engine, cache_dir);
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            ticker_stop,
+        })
+    }
+
+    /// Loads the plugin at `path`: reads and hashes it, refuses imports the
+    /// sandbox does not grant, compiles it (or takes it from the cache) and
+    /// asks it to describe itself.
+    pub fn load(&self, path: &Path) -> Result<Plugin, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        self.load_bytes(path, &bytes)
+    }
+
+    /// As `load`, for bytes already in memory; `path` names them in errors.
+    pub fn load_bytes(&self, path: &Path, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let invalid = |e: wasmtime::Error| LoadError::Invalid {
+            path: path.to_owned(),
+            message: format!("{e:#}"),
+        };
+        let (component, origin) = self
+            .cache
+            .load(&self.engine, &sha256, bytes)
+            .map_err(invalid)?;
+        let imports = import_names(&self.engine, &component);
+        let refused = capabilities::refused(imports.iter().map(String::as_str));
+        if !refused.is_empty() {
+            return Err(LoadError::Refused {
+                path: path.to_owned(),
+                imports: refused,
+            });
+        }
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(bindings::PluginPre::new)
+            .map_err(invalid)?;
+        let mut plugin = Plugin {
+            pre,
+            info: PluginInfo {
+                name: String::new(),
+                version: String::new(),
+                description: String::new(),
+                format: DataFormat::ArrowIpc,
+                sha256,
+            },
+            imports,
+            origin,
+            path: path.to_owned(),
+        };
+        plugin.info = plugin.describe(self).map_err(|e| LoadError::Describe {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        Ok(plugin)
+    }
+}
+
+/// The import names of a component (`wasi:io/streams@0.2.6`, …).
+fn import_names(engine: &Engine, component: &Component) -> Vec<String> {
+    component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect()
+}
+
+/// A loaded plugin, ready to be instantiated for any number of partitions.
+pub struct Plugin {
+    pre: bindings::PluginPre<SandboxState>,
+    pub info: PluginInfo,
+    /// Everything the component imports.
+    pub imports: Vec<String>,
+    /// Whether this load compiled the component or read it from the cache.
+    pub origin: LoadOrigin,
+    pub path: PathBuf,
+}
+
+/// What a partition's computation is told about itself.
+#[derive(Debug, Clone)]
+pub struct PartitionContext {
+    pub dataset: String,
+    pub partition: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub params: Vec<(String, String)>,
+    pub inputs: Vec<(String, SchemaRef)>,
+}
+
+impl Plugin {
+    fn describe(&self, runtime: &Runtime) -> Result<PluginInfo, RunError> {
+        let log = PluginLog {
+            plugin: self.path.display().to_string(),
+            dataset: String::new(),
+            partition: String::new(),
+            budget: 100,
+        };
+        let limits = Limits {
+            timeout: Duration::from_secs(30),
+            ..Limits::default()
+        };
+        let mut instance = Instance::new(runtime, self, &limits, log)?;
+        let info = instance.call(|store, p| p.strata_plugin_transform().call_describe(store))?;
+        Ok(PluginInfo {
+            name: info.name,
+            version: info.version,
+            description: info.description,
+            format: match info.format {
+                wit::DataFormat::ArrowIpc => DataFormat::ArrowIpc,
+                wit::DataFormat::JsonLines => DataFormat::JsonLines,
+            },
+            sha256: self.info.sha256.clone(),
+        })
+    }
+
+    /// Starts computing one partition: a fresh instance, `open` called.
+    pub fn open(
+        &self,
+        runtime: &Runtime,
+        context: &PartitionContext,
+        limits: &Limits,
+    ) -> Result<Session, RunError> {
+        let log = PluginLog {
+            plugin: format!("{}@{}", self.info.name, self.info.version),
+            dataset: context.dataset.clone(),
+            partition: context.partition.clone(),
+            budget: 1000,
+        };
+        let mut instance = Instance::new(runtime, self, limits, log)?;
+        let wit_context = wit::PartitionContext {
+            dataset: context.dataset.clone(),
+            partition: context.partition.clone(),
+            period_start: context.period_start.clone(),
+            period_end: context.period_end.clone(),
+            params: context.params.clone(),
+            inputs: context
+                .inputs
+                .iter()
+                .map(|(dataset, schema)| wit::Input {
+                    dataset: dataset.clone(),
+                    fields: to_wit_fields(&schema::columns(schema)),
+                })
+                .collect(),
+        };
+        let declared =
+            instance.call(|store, p| p.strata_plugin_transform().call_open(store, &wit_context))?;
+        let declared = plugin_result(declared)?;
+        let json_schema = match (self.info.format, declared) {
+            (DataFormat::ArrowIpc, _) => None,
+            (DataFormat::JsonLines, Some(fields)) => Some(
+                schema::to_schema(&from_wit_fields(fields))
+                    .map_err(|e| RunError::Malformed(format!("declared output schema: {e}")))?,
+            ),
+            (DataFormat::JsonLines, None) => {
+                return Err(RunError::Malformed(
+                    "a json-lines plugin must return its output schema from open()".into(),
+                ));
+            }
+        };
+        Ok(Session {
+            instance,
+            format: self.info.format,
+            json_schema,
+            output_schema: None,
+            output_bytes: 0,
+            output_limit: limits.output_bytes,
+        })
+    }
+}
+
+fn to_wit_fields(columns: &[schema::Column]) -> Vec<wit::Field> {
+    columns
+        .iter()
+        .map(|c| wit::Field {
+            name: c.name.clone(),
+            data_type: c.data_type.clone(),
+            nullable: c.nullable,
+        })
+        .collect()
+}
+
+fn from_wit_fields(fields: Vec<wit::Field>) -> Vec<schema::Column> {
+    fields
+        .into_iter()
+        .map(|f| schema::Column {
+            name: f.name,
+            data_type: f.data_type,
+            nullable: f.nullable,
+        })
+        .collect()
+}
+
+fn plugin_result<T>(result: Result<T, wit::PluginError>) -> Result<T, RunError> {
+    result.map_err(|e| match e {
+        wit::PluginError::BadParams(m) => RunError::BadParams(m),
+        wit::PluginError::BadInput(m) => RunError::BadInput(m),
+        wit::PluginError::Failed(m) => RunError::Failed(m),
+    })
+}
+
+/// One instance in its own Store, with its captured output.
+struct Instance {
+    store: Store<SandboxState>,
+    bindings: bindings::Plugin,
+    output: CapturedOutput,
+    timeout: Duration,
+}
+
+impl Instance {
+    fn new(
+        runtime: &Runtime,
+        plugin: &Plugin,
+        limits: &Limits,
+        log: PluginLog,
+    ) -> Result<Self, RunError> {
+        let (state, output) = SandboxState::new(limits.memory_bytes, limits.capture_bytes, log);
+        let mut store = Store::new(&runtime.engine, state);
+        store.limiter(|s| &mut s.memory);
+        let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        let mut instance = Instance {
+            bindings: match plugin.pre.instantiate(&mut store) {
+                Ok(b) => b,
+                Err(e) => {
+                    return Err(classify(e, &store, &output, limits.timeout));
+                }
+            },
+            store,
+            output,
+            timeout: limits.timeout,
+        };
+        instance.flush_output();
+        Ok(instance)
+    }
+
+    /// Calls into the guest, turning a trap into the RunError that names it.
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(&mut Store<SandboxState>, &bindings::Plugin) -> wasmtime::Result<R>,
+    ) -> Result<R, RunError> {
+        let result = f(&mut self.store, &self.bindings);
+        match result {
+            Ok(r) => {
+                self.flush_output();
+                Ok(r)
+            }
+            Err(e) => Err(classify(e, &self.store, &self.output, self.timeout)),
+        }
+    }
+
+    /// Sends what the plugin printed so far to the log.
+    fn flush_output(&mut self) {
+        let text = self.output.take_text();
+        if !text.is_empty() {
+            let log = &self.store.data().log;
+            for line in text.lines() {
+                tracing::info!(
+                    target: "plugin",
+                    plugin = %log.plugin,
+                    dataset = %log.dataset,
+                    partition = %log.partition,
+                    "{line}"
+                );
+            }
+        }
+    }
+}
+
+fn classify(
+    error: wasmtime::Error,
+    store: &Store<SandboxState>,
+    output: &CapturedOutput,
+    timeout: Duration,
+) -> RunError {
+    let text = output.take_text();
+    let memory = &store.data().memory;
+    if memory.exceeded {
+        return RunError::MemoryLimit(memory.limit());
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => RunError::Timeout(timeout),
+        Some(Trap::StackOverflow) => RunError::StackOverflow,
+        Some(Trap::UnreachableCodeReached) if text.contains("panicked at") => RunError::Panic {
+            message: panic_message(&text),
+        },
+        Some(trap) => RunError::Trap {
+            message: trap.to_string(),
+            output: text,
+        },
+        None => RunError::Trap {
+            message: format!("{error:#}"),
+            output: text,
+        },
+    }
+}
+
+/// The panic message a Rust guest printed (`panicked at src/lib.rs:3:5:\nboom`).
+fn panic_message(output: &str) -> String {
+    let mut lines = output.lines().skip_while(|l| !l.contains("panicked at"));
+    let location = lines.next().unwrap_or_default().trim();
+    let message: Vec<&str> = lines
+        .take_while(|l| !l.starts_with("note:"))
+        .map(str::trim)
+        .collect();
+    let location = location
+        .split_once("panicked at ")
+        .map(|(_, l)| l.trim_end_matches(':'))
+        .unwrap_or(location);
+    format!("{} (at {location})", message.join(" "))
+}
+
+/// A partition being computed: feed it batches, then finish.
+pub struct Session {
+    instance: Instance,
+    format: DataFormat,
+    json_schema: Option<SchemaRef>,
+    output_schema: Option<SchemaRef>,
+    output_bytes: u64,
+    output_limit: u64,
+}
+
+impl Session {
+    /// Sends one batch of input number `input`; returns the output it produced.
+    pub fn process(
+        &mut self,
+        input: u32,
+        batch: &RecordBatch,
+    ) -> Result<Vec<RecordBatch>, RunError> {
+        let bytes = self.encode(batch)?;
+        let out = self.instance.call(|store, p| {
+            p.strata_plugin_transform()
+                .call_process(store, input, &bytes)
+        })?;
+        let out = plugin_result(out)?;
+        self.decode(out)
+    }
+
+    /// Ends the input; returns the last output.
+    pub fn finish(mut self) -> Result<Vec<RecordBatch>, RunError> {
+        let out = self
+            .instance
+            .call(|store, p| p.strata_plugin_transform().call_finish(store))?;
+        let out = plugin_result(out)?;
+        self.decode(out)
+    }
+
+    fn encode(&self, batch: &RecordBatch) -> Result<Vec<u8>, RunError> {
+        match self.format {
+            DataFormat::ArrowIpc => ipc::encode(batch).map_err(|e| RunError::Host(e.to_string())),
+            DataFormat::JsonLines => crate::jsonl::encode(batch).map_err(RunError::Host),
+        }
+    }
+
+    fn decode(&mut self, outputs: Vec<Vec<u8>>) -> Result<Vec<RecordBatch>, RunError> {
+        let mut batches = Vec::new();
+        for bytes in outputs {
+            self.output_bytes += bytes.len() as u64;
+            if self.output_bytes > self.output_limit {
+                return Err(RunError::OutputLimit(self.output_limit));
+            }
+            let decoded = match (&self.format, &self.json_schema) {
+                (DataFormat::JsonLines, Some(schema)) => {
+                    crate::jsonl::decode(&bytes, schema.clone()).map_err(RunError::Malformed)?
+                }
+                _ => ipc::decode(&bytes)
+                    .map_err(|e| RunError::Malformed(format!("not an Arrow IPC stream: {e}")))?,
+            };
+            for batch in decoded {
+                self.check_schema(&batch)?;
+                batches.push(batch);
+            }
+        }
+        Ok(batches)
+    }
+
+    fn check_schema(&mut self, batch: &RecordBatch) -> Result<(), RunError> {
+        match &self.output_schema {
+            None => {
+                self.output_schema = Some(batch.schema());
+                Ok(())
+            }
+            Some(first) if first.fields() == batch.schema().fields() => Ok(()),
+            Some(first) => Err(RunError::SchemaChanged {
+                first: describe_schema(first),
+                later: describe_schema(&batch.schema()),
+            }),
+        }
+    }
+}
+
+fn describe_schema(schema: &SchemaRef) -> String {
+    schema::columns(schema)
+        .iter()
+        .map(|c| format!("{}: {}", c.name, c.data_type))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl bindings::strata::plugin::types::Host for SandboxState {}
+
+impl bindings::strata::plugin::host::Host for SandboxState {
+    fn log(&mut self, level: wit::LogLevel, message: String) {
+        if self.log.budget == 0 {
+            return;
+        }
+        self.log.budget -= 1;
+        let log = &self.log;
+        macro_rules! emit {
+            ($lvl:ident) => {
+                tracing::$lvl!(target: "plugin", plugin = %log.plugin, dataset = %log.dataset, partition = %log.partition, "{message}")
+            };
+        }
+        match level {
+            wit::LogLevel::Debug => emit!(debug),
+            wit::LogLevel::Info => emit!(info),
+            wit::LogLevel::Warn => emit!(warn),
+            wit::LogLevel::Error => emit!(error),
+        }
+    }
+}

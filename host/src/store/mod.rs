@@ -1,0 +1,303 @@
+//! The partition store: Hive-style folders of data files plus a
+//! `_manifest.json` commit marker, on any `object_store` backend.
+//!
+//!     <root>/<layer>/<dataset>/date=2025-02-18/part-<hash>.parquet
+//!     <root>/<layer>/<dataset>/date=2025-02-18/_manifest.json
+//!
+//! Commit protocol: data files go in under names derived from their content,
+//! the manifest is written last in one atomic put, then files the previous
+//! manifest named and the new one does not are deleted. A crash anywhere
+//! leaves the old complete partition or the new one. The store knows nothing
+//! about plugins or staleness.
+
+pub mod manifest;
+pub mod parquet_io;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::config::{DatasetId, StoreConfig};
+pub use manifest::{FileEntry, InputRef, MANIFEST_FILE, Manifest, ManifestError, Producer};
+
+/// What a LIST of one partition folder found: file name → size.
+pub type FolderListing = BTreeMap<String, u64>;
+
+/// A partition's manifest as read from the store.
+#[derive(Debug, Clone)]
+pub enum ManifestRead {
+    /// No manifest: the partition does not exist (whatever else is in the folder).
+    Missing,
+    /// A manifest that cannot be trusted.
+    Invalid(ManifestError),
+    Valid(Box<Manifest>),
+}
+
+/// Whether a partition's files match its manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Intact,
+    Damaged(String),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<dyn ObjectStore>,
+    /// The URL as configured, for messages (never carries credentials).
+    pub url: String,
+}
+
+impl Store {
+    /// Opens the store a pipeline names. Credentials come from the
+    /// environment (AWS_*, GOOGLE_*, AZURE_*), options from the config.
+    pub fn open(config: &StoreConfig) -> Result<Store> {
+        let url = &config.url;
+        let inner: Arc<dyn ObjectStore> = if let Some(path) = url.strip_prefix("file://") {
+            std::fs::create_dir_all(path)
+                .with_context(|| format!("creating the store folder {path}"))?;
+            Arc::new(
+                object_store::local::LocalFileSystem::new_with_prefix(path)
+                    .with_context(|| format!("opening the store folder {path}"))?,
+            )
+        } else if url.starts_with("memory://") {
+            Arc::new(object_store::memory::InMemory::new())
+        } else {
+            let parsed = url::Url::parse(url).with_context(|| format!("store URL `{url}`"))?;
+            let (scheme, prefix) = object_store::ObjectStoreScheme::parse(&parsed)
+                .with_context(|| format!("store URL `{url}`"))?;
+            let store: Arc<dyn ObjectStore> = match scheme {
+                object_store::ObjectStoreScheme::AmazonS3 => {
+                    let mut b =
+                        object_store::aws::AmazonS3Builder::from_env().with_url(url.as_str());
+                    for (k, v) in &config.options {
+                        b = b
+                            .with_config(k.parse().with_context(|| format!("S3 option `{k}`"))?, v);
+                    }
+                    Arc::new(b.build().with_context(|| format!("opening {url}"))?)
+                }
+                object_store::ObjectStoreScheme::GoogleCloudStorage => {
+                    let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                        .with_url(url.as_str());
+                    for (k, v) in &config.options {
+                        b = b.with_config(
+                            k.parse().with_context(|| format!("GCS option `{k}`"))?,
+                            v,
+                        );
+                    }
+                    Arc::new(b.build().with_context(|| format!("opening {url}"))?)
+                }
+                object_store::ObjectStoreScheme::MicrosoftAzure => {
+                    let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
+                        .with_url(url.as_str());
+                    for (k, v) in &config.options {
+                        b = b.with_config(
+                            k.parse().with_context(|| format!("Azure option `{k}`"))?,
+                            v,
+                        );
+                    }
+                    Arc::new(b.build().with_context(|| format!("opening {url}"))?)
+                }
+                other => anyhow::bail!("store URL `{url}`: unsupported scheme {other:?}"),
+            };
+            if prefix.as_ref().is_empty() {
+                store
+            } else {
+                Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
+            }
+        };
+        Ok(Store {
+            inner,
+            url: url.clone(),
+        })
+    }
+
+    /// A store over an existing object store (tests, embedding).
+    pub fn from_object_store(inner: Arc<dyn ObjectStore>, url: impl Into<String>) -> Store {
+        Store {
+            inner,
+            url: url.into(),
+        }
+    }
+
+    pub fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.inner
+    }
+
+    pub fn dataset_dir(dataset: &DatasetId) -> Path {
+        Path::from_iter([dataset.layer.as_str(), dataset.name.as_str()])
+    }
+
+    pub fn partition_dir(dataset: &DatasetId, partition: &str) -> Path {
+        Path::from_iter([dataset.layer.as_str(), dataset.name.as_str(), partition])
+    }
+
+    pub fn file_path(dataset: &DatasetId, partition: &str, name: &str) -> Path {
+        Self::partition_dir(dataset, partition).join(name)
+    }
+
+    /// Lists every partition folder of a dataset in one recursive LIST.
+    pub async fn scan(&self, dataset: &DatasetId) -> Result<HashMap<String, FolderListing>> {
+        let prefix = Self::dataset_dir(dataset);
+        let depth = prefix.parts().count();
+        let mut out: HashMap<String, FolderListing> = HashMap::new();
+        let mut listing = self.inner.list(Some(&prefix));
+        while let Some(meta) = listing
+            .try_next()
+            .await
+            .with_context(|| format!("listing {dataset} in {}", self.url))?
+        {
+            let parts: Vec<_> = meta.location.parts().collect();
+            if parts.len() != depth + 2 {
+                continue;
+            }
+            out.entry(parts[depth].as_ref().to_owned())
+                .or_default()
+                .insert(parts[depth + 1].as_ref().to_owned(), meta.size);
+        }
+        Ok(out)
+    }
+
+    /// Reads and checks a partition's manifest.
+    pub async fn read_manifest(
+        &self,
+        dataset: &DatasetId,
+        partition: &str,
+    ) -> Result<ManifestRead> {
+        let path = Self::file_path(dataset, partition, MANIFEST_FILE);
+        let bytes = match self.inner.get(&path).await {
+            Ok(r) => r.bytes().await,
+            Err(e) => Err(e),
+        };
+        match bytes {
+            Ok(bytes) => Ok(
+                match Manifest::parse(&bytes, &dataset.to_string(), partition) {
+                    Ok(m) => ManifestRead::Valid(Box::new(m)),
+                    Err(e) => ManifestRead::Invalid(e),
+                },
+            ),
+            Err(object_store::Error::NotFound { .. }) => Ok(ManifestRead::Missing),
+            Err(e) => Err(e).with_context(|| format!("reading {path} in {}", self.url)),
+        }
+    }
+
+    /// Checks a manifest against a LIST of its folder: every file present
+    /// with its recorded size.
+    pub fn check(manifest: &Manifest, folder: Option<&FolderListing>) -> Health {
+        for f in &manifest.files {
+            match folder.and_then(|l| l.get(&f.path)) {
+                None => return Health::Damaged(format!("file {} is missing", f.path)),
+                Some(size) if *size != f.size => {
+                    return Health::Damaged(format!(
+                        "file {} has {size} bytes, the manifest says {}",
+                        f.path, f.size
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Health::Intact
+    }
+
+    /// Rehashes every file of a partition against its manifest.
+    pub async fn verify(&self, dataset: &DatasetId, manifest: &Manifest) -> Result<Health> {
+        for f in &manifest.files {
+            let path = Self::file_path(dataset, &manifest.partition, &f.path);
+            let bytes = match self.inner.get(&path).await {
+                Ok(r) => r.bytes().await,
+                Err(e) => Err(e),
+            };
+            let bytes = match bytes {
+                Ok(b) => b,
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Ok(Health::Damaged(format!("file {} is missing", f.path)));
+                }
+                Err(e) => return Err(e).with_context(|| format!("reading {path}")),
+            };
+            if manifest::sha256_hex(&bytes) != f.sha256 {
+                return Ok(Health::Damaged(format!(
+                    "file {} does not match its sha256 in the manifest",
+                    f.path
+                )));
+            }
+        }
+        Ok(Health::Intact)
+    }
+
+    /// Reads one data file of a partition.
+    pub async fn read_file(
+        &self,
+        dataset: &DatasetId,
+        partition: &str,
+        name: &str,
+    ) -> Result<Bytes> {
+        let path = Self::file_path(dataset, partition, name);
+        let r = self
+            .inner
+            .get(&path)
+            .await
+            .with_context(|| format!("reading {path} in {}", self.url))?;
+        r.bytes().await.with_context(|| format!("reading {path}"))
+    }
+
+    /// Commits a partition: data files, then the manifest, then removal of
+    /// files only the previous manifest named. `manifest.files` must
+    /// describe `files` in order.
+    pub async fn commit(
+        &self,
+        dataset: &DatasetId,
+        manifest: &Manifest,
+        files: Vec<Bytes>,
+        previous: Option<&Manifest>,
+    ) -> Result<()> {
+        let partition = &manifest.partition;
+        for (entry, bytes) in manifest.files.iter().zip(files) {
+            let path = Self::file_path(dataset, partition, &entry.path);
+            self.inner
+                .put(&path, PutPayload::from_bytes(bytes))
+                .await
+                .with_context(|| format!("writing {path} in {}", self.url))?;
+        }
+        let path = Self::file_path(dataset, partition, MANIFEST_FILE);
+        self.inner
+            .put(&path, PutPayload::from(manifest.to_json()))
+            .await
+            .with_context(|| format!("writing {path} in {}", self.url))?;
+        if let Some(previous) = previous {
+            for old in &previous.files {
+                if !manifest.files.iter().any(|f| f.path == old.path) {
+                    let path = Self::file_path(dataset, partition, &old.path);
+                    match self.inner.delete(&path).await {
+                        Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                        Err(e) => tracing::warn!("could not delete replaced file {path}: {e}"),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rewrites a manifest in place (e.g. to invalidate it). Data files are
+    /// untouched, so readers keep seeing the partition until it is recomputed.
+    pub async fn rewrite_manifest(&self, dataset: &DatasetId, manifest: &Manifest) -> Result<()> {
+        let path = Self::file_path(dataset, &manifest.partition, MANIFEST_FILE);
+        self.inner
+            .put(&path, PutPayload::from(manifest.to_json()))
+            .await
+            .with_context(|| format!("writing {path} in {}", self.url))?;
+        Ok(())
+    }
+
+    /// Deletes a partition's manifest, which makes the partition missing.
+    pub async fn delete_manifest(&self, dataset: &DatasetId, partition: &str) -> Result<()> {
+        let path = Self::file_path(dataset, partition, MANIFEST_FILE);
+        match self.inner.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("deleting {path}")),
+        }
+    }
+}

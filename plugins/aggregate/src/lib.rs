@@ -1,0 +1,527 @@
+//! Gold: groups rows and computes aggregates.
+//!
+//! Params:
+//! - `group_by`: the group columns (a list; empty or unset: one output row
+//!   over all input).
+//! - `aggregates` (required): `[{"column": "amount", "fn": "sum", "as":
+//!   "total"}, {"fn": "count", "as": "n"}]`. `fn` is one of `sum`, `count`,
+//!   `min`, `max`, `avg`; `count` without a column counts rows, with one its
+//!   non-null values; `as` defaults to `<fn>_<column>` (or `count`).
+//! - `filter`: only rows where a column equals a value:
+//!   `{"column": "status", "equals": "settled"}`, or a list of such (all
+//!   must hold). Works on string, integer, float and bool columns; null
+//!   never equals.
+//!
+//! Types: `sum` of integers is int64, of floats float64, of
+//! `decimal128(P,S)` `decimal128(38,S)`; `avg` of integers and floats is
+//! float64, of `decimal128(P,S)` `decimal128(38,S+4)` (rounded half away
+//! from zero); `min`/`max` keep the column's type (numbers, decimals, dates,
+//! timestamps, bools, strings); `count` is int64. Nulls are skipped; a group
+//! with no value gets null (count: 0).
+//!
+//! All batches of all inputs are one table (several days of a window, say).
+//! The output has the group columns then the aggregates, sorted by the group
+//! columns (nulls first).
+
+mod acc;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+use strata_sdk::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array};
+use strata_sdk::arrow::buffer::Buffer;
+use strata_sdk::arrow::compute::{
+    SortColumn, SortOptions, concat, filter_record_batch, lexsort_to_indices, take,
+};
+use strata_sdk::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use strata_sdk::{Context, Error, Info, Transform};
+
+use acc::{Acc, Func, read_floats, read_ints};
+
+/// Rows per output batch.
+const OUTPUT_BATCH_ROWS: usize = 1 << 16;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AggregateSpec {
+    column: Option<String>,
+    #[serde(rename = "fn")]
+    func: String,
+    #[serde(rename = "as")]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilterSpec {
+    column: String,
+    equals: Value,
+}
+
+struct Aggregate {
+    column: Option<String>,
+    func: Func,
+    name: String,
+}
+
+/// What the aggregation looks like once the input schema is known.
+struct Plan {
+    /// Input type of every group column.
+    group_fields: Vec<Field>,
+    /// Per aggregate: input type (if it reads a column) and accumulator.
+    accs: Vec<(Option<DataType>, Acc)>,
+    output: SchemaRef,
+}
+
+pub struct Aggregator {
+    group_by: Vec<String>,
+    aggregates: Vec<Aggregate>,
+    filters: Vec<FilterSpec>,
+    plan: Option<Plan>,
+    /// Group id of each encoded key.
+    groups: HashMap<Vec<u8>, u32>,
+    /// The key values of the groups, in group id order, in pieces.
+    keys: Vec<Vec<ArrayRef>>,
+}
+
+impl Aggregator {
+    fn make_plan(&self, schema: &Schema) -> Result<Plan, Error> {
+        let field = |param: &str, name: &str| {
+            schema.field_with_name(name).cloned().map_err(|_| {
+                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                Error::BadParams(format!(
+                    "param `{param}` names column `{name}`, which the input does not have (it has: {})",
+                    names.join(", ")
+                ))
+            })
+        };
+        let group_fields = self
+            .group_by
+            .iter()
+            .map(|g| field("group_by", g))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(f) = group_fields
+            .iter()
+            .find(|f| !KeyEncoder::supports(f.data_type()))
+        {
+            return Err(Error::BadParams(format!(
+                "cannot group by `{}`: {} columns are not supported",
+                f.name(),
+                f.data_type()
+            )));
+        }
+        for f in &self.filters {
+            let input = field("filter", &f.column)?;
+            equals_mask(
+                &f.equals,
+                &strata_sdk::arrow::array::new_empty_array(input.data_type()),
+            )
+            .map_err(|why| Error::BadParams(format!("filter on `{}`: {why}", f.column)))?;
+        }
+        let mut accs = Vec::new();
+        let mut fields = group_fields.clone();
+        for a in &self.aggregates {
+            let input = a
+                .column
+                .as_deref()
+                .map(|c| field("aggregates", c).map(|f| f.data_type().clone()))
+                .transpose()?;
+            let acc = Acc::new(a.func, input.as_ref())
+                .map_err(|why| Error::BadParams(format!("aggregate `{}`: {why}", a.name)))?;
+            let nullable = !matches!(a.func, Func::Count);
+            fields.push(Field::new(
+                &a.name,
+                acc.output_type(input.as_ref()),
+                nullable,
+            ));
+            accs.push((input, acc));
+        }
+        Ok(Plan {
+            group_fields,
+            accs,
+            output: Arc::new(Schema::new(fields)),
+        })
+    }
+
+    fn column<'a>(
+        batch: &'a RecordBatch,
+        name: &str,
+        want: &DataType,
+    ) -> Result<&'a ArrayRef, Error> {
+        let column = batch
+            .column_by_name(name)
+            .ok_or_else(|| Error::BadInput(format!("an input batch has no column `{name}`")))?;
+        if column.data_type() != want {
+            return Err(Error::BadInput(format!(
+                "column `{name}` is {} in one input batch and {want} in another",
+                column.data_type()
+            )));
+        }
+        Ok(column)
+    }
+
+    fn add(&mut self, batch: RecordBatch) -> Result<(), Error> {
+        let mut batch = batch;
+        if !self.filters.is_empty() {
+            let mut keep: Option<BooleanArray> = None;
+            for f in &self.filters {
+                let column = batch.column_by_name(&f.column).ok_or_else(|| {
+                    Error::BadInput(format!("an input batch has no column `{}`", f.column))
+                })?;
+                let mask = equals_mask(&f.equals, column)
+                    .map_err(|why| Error::BadParams(format!("filter on `{}`: {why}", f.column)))?;
+                keep = Some(match keep {
+                    None => mask,
+                    Some(k) => k
+                        .iter()
+                        .zip(mask.iter())
+                        .map(|(a, b)| Some(a == Some(true) && b == Some(true)))
+                        .collect(),
+                });
+            }
+            if let Some(keep) = keep {
+                batch = filter_record_batch(&batch, &keep)?;
+            }
+        }
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let plan = self.plan.as_mut().expect("planned before adding");
+
+        // Group ids, and the rows that start new groups.
+        let key_columns = plan
+            .group_fields
+            .iter()
+            .map(|f| Self::column(&batch, f.name(), f.data_type()).cloned())
+            .collect::<Result<Vec<_>, _>>()?;
+        let encoders = key_columns.iter().map(KeyEncoder::new).collect::<Vec<_>>();
+        let mut ids = Vec::with_capacity(batch.num_rows());
+        let mut new_rows = Vec::new();
+        let mut key = Vec::new();
+        for row in 0..batch.num_rows() {
+            key.clear();
+            for e in &encoders {
+                e.encode(row, &mut key);
+            }
+            let id = match self.groups.get(key.as_slice()) {
+                Some(&id) => id,
+                None => {
+                    let id = u32::try_from(self.groups.len())
+                        .map_err(|_| Error::Failed("more than 2^32 groups".to_string()))?;
+                    self.groups.insert(key.clone(), id);
+                    new_rows.push(row as u32);
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        if !new_rows.is_empty() {
+            let new_rows = UInt32Array::from(new_rows);
+            for (i, column) in key_columns.iter().enumerate() {
+                self.keys[i].push(take(column.as_ref(), &new_rows, None)?);
+            }
+        }
+
+        let n_groups = self.groups.len();
+        for ((input, acc), spec) in plan.accs.iter_mut().zip(&self.aggregates) {
+            acc.resize(n_groups);
+            let column = match (&spec.column, input) {
+                (Some(name), Some(dt)) => Some(Self::column(&batch, name, dt)?),
+                _ => None,
+            };
+            acc.update(column, &ids)
+                .map_err(|why| Error::BadInput(format!("aggregate `{}`: {why}", spec.name)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes one column's value at a row as bytes that are equal exactly when
+/// the values are.
+enum KeyEncoder<'a> {
+    Fixed {
+        array: &'a ArrayRef,
+        values: Buffer,
+        offset: usize,
+        width: usize,
+    },
+    Bool(&'a ArrayRef),
+    Utf8(&'a ArrayRef),
+    LargeUtf8(&'a ArrayRef),
+    Binary(&'a ArrayRef),
+    LargeBinary(&'a ArrayRef),
+}
+
+impl<'a> KeyEncoder<'a> {
+    /// Whether a column of this type can be a group column.
+    fn supports(data_type: &DataType) -> bool {
+        matches!(
+            data_type,
+            DataType::Boolean
+                | DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Binary
+                | DataType::LargeBinary
+        ) || (data_type.is_primitive() && data_type.primitive_width().is_some())
+    }
+
+    fn new(array: &'a ArrayRef) -> KeyEncoder<'a> {
+        match array.data_type() {
+            DataType::Boolean => KeyEncoder::Bool(array),
+            DataType::Utf8 => KeyEncoder::Utf8(array),
+            DataType::LargeUtf8 => KeyEncoder::LargeUtf8(array),
+            DataType::Binary => KeyEncoder::Binary(array),
+            DataType::LargeBinary => KeyEncoder::LargeBinary(array),
+            dt => {
+                let width = dt.primitive_width().expect("checked by `supports`");
+                let data = array.to_data();
+                KeyEncoder::Fixed {
+                    array,
+                    values: data.buffers()[0].clone(),
+                    offset: data.offset(),
+                    width,
+                }
+            }
+        }
+    }
+
+    fn encode(&self, row: usize, out: &mut Vec<u8>) {
+        let array = match self {
+            KeyEncoder::Fixed { array, .. }
+            | KeyEncoder::Bool(array)
+            | KeyEncoder::Utf8(array)
+            | KeyEncoder::LargeUtf8(array)
+            | KeyEncoder::Binary(array)
+            | KeyEncoder::LargeBinary(array) => array,
+        };
+        if array.is_null(row) {
+            out.push(0);
+            return;
+        }
+        out.push(1);
+        let with_len = |out: &mut Vec<u8>, b: &[u8]| {
+            out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+            out.extend_from_slice(b);
+        };
+        match self {
+            KeyEncoder::Fixed {
+                values,
+                offset,
+                width,
+                ..
+            } => {
+                let start = (offset + row) * width;
+                out.extend_from_slice(&values.as_slice()[start..start + width]);
+            }
+            KeyEncoder::Bool(a) => out.push(a.as_boolean().value(row) as u8),
+            KeyEncoder::Utf8(a) => with_len(out, a.as_string::<i32>().value(row).as_bytes()),
+            KeyEncoder::LargeUtf8(a) => with_len(out, a.as_string::<i64>().value(row).as_bytes()),
+            KeyEncoder::Binary(a) => with_len(out, a.as_binary::<i32>().value(row)),
+            KeyEncoder::LargeBinary(a) => with_len(out, a.as_binary::<i64>().value(row)),
+        }
+    }
+}
+
+/// The rows where `column` equals `value` (null never does).
+fn equals_mask(value: &Value, column: &ArrayRef) -> Result<BooleanArray, String> {
+    let dt = column.data_type();
+    let mismatch = || format!("cannot compare a {dt} column with {value}");
+    Ok(match dt {
+        DataType::Utf8 | DataType::LargeUtf8 => {
+            let Value::String(want) = value else {
+                return Err(mismatch());
+            };
+            let want = want.as_str();
+            match dt {
+                DataType::Utf8 => column
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|v| Some(v == Some(want)))
+                    .collect(),
+                _ => column
+                    .as_string::<i64>()
+                    .iter()
+                    .map(|v| Some(v == Some(want)))
+                    .collect(),
+            }
+        }
+        DataType::Boolean => {
+            let Value::Bool(want) = value else {
+                return Err(mismatch());
+            };
+            column
+                .as_boolean()
+                .iter()
+                .map(|v| Some(v == Some(*want)))
+                .collect()
+        }
+        dt if dt.is_integer() => {
+            let want: i128 = match value {
+                Value::Number(n) => n
+                    .as_i64()
+                    .map(i128::from)
+                    .or_else(|| n.as_u64().map(i128::from))
+                    .ok_or_else(mismatch)?,
+                Value::String(s) => s.trim().parse().map_err(|_| mismatch())?,
+                _ => return Err(mismatch()),
+            };
+            read_ints(column).map(|v| Some(v == Some(want))).collect()
+        }
+        DataType::Float32 | DataType::Float64 => {
+            let want = match value {
+                Value::Number(n) => n.as_f64().ok_or_else(mismatch)?,
+                Value::String(s) => s.trim().parse().map_err(|_| mismatch())?,
+                _ => return Err(mismatch()),
+            };
+            read_floats(column).map(|v| Some(v == Some(want))).collect()
+        }
+        _ => return Err(format!("filters on {dt} columns are not supported")),
+    })
+}
+
+impl Transform for Aggregator {
+    fn info() -> Info {
+        Info::new(
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+            "Groups rows and computes sum, count, min, max and avg",
+        )
+    }
+
+    fn open(ctx: &Context) -> Result<Self, Error> {
+        let p = &ctx.params;
+        p.check_known(&["group_by", "aggregates", "filter"])?;
+        let group_by = p.list("group_by")?;
+        let specs: Vec<AggregateSpec> = p.parse_json("aggregates")?.ok_or_else(|| {
+            Error::BadParams(
+                "missing required param `aggregates` (a list of {column, fn, as})".to_string(),
+            )
+        })?;
+        if specs.is_empty() {
+            return Err(Error::BadParams("param `aggregates` is empty".to_string()));
+        }
+        let mut aggregates = Vec::new();
+        let mut names: Vec<String> = group_by.clone();
+        for spec in specs {
+            let func = Func::parse(&spec.func).ok_or_else(|| {
+                Error::BadParams(format!(
+                    "aggregate function `{}` is not one of sum, count, min, max, avg",
+                    spec.func
+                ))
+            })?;
+            let name = spec.name.unwrap_or_else(|| match &spec.column {
+                Some(c) => format!("{}_{c}", func.name()),
+                None => func.name().to_string(),
+            });
+            if names.contains(&name) {
+                return Err(Error::BadParams(format!(
+                    "output column `{name}` would appear twice; set `as`"
+                )));
+            }
+            names.push(name.clone());
+            aggregates.push(Aggregate {
+                column: spec.column,
+                func,
+                name,
+            });
+        }
+        // Parsed through `Value`: an untagged enum would mangle numbers
+        // under serde_json's `arbitrary_precision`.
+        let bad_filter = |e: serde_json::Error| {
+            Error::BadParams(format!(
+                "param `filter` must be {{\"column\": ..., \"equals\": ...}} or a list of such: {e}"
+            ))
+        };
+        let filters = match p.parse_json::<Value>("filter")? {
+            None => Vec::new(),
+            Some(list @ Value::Array(_)) => serde_json::from_value(list).map_err(bad_filter)?,
+            Some(one) => vec![serde_json::from_value(one).map_err(bad_filter)?],
+        };
+        let mut this = Aggregator {
+            keys: vec![Vec::new(); group_by.len()],
+            group_by,
+            aggregates,
+            filters,
+            plan: None,
+            groups: HashMap::new(),
+        };
+        if let Some(input) = ctx.inputs.first()
+            && !input.schema.fields().is_empty()
+        {
+            this.plan = Some(this.make_plan(&input.schema)?);
+        }
+        Ok(this)
+    }
+
+    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+        if self.plan.is_none() {
+            self.plan = Some(self.make_plan(&batch.schema())?);
+        }
+        self.add(batch)?;
+        Ok(Vec::new())
+    }
+
+    fn finish(&mut self) -> Result<Vec<RecordBatch>, Error> {
+        let Some(plan) = self.plan.take() else {
+            return Err(Error::Failed(
+                "no input batch and no input schema: cannot tell the output schema".to_string(),
+            ));
+        };
+        let mut groups = self.groups.len();
+        if self.group_by.is_empty() && groups == 0 {
+            groups = 1; // one row over all (no) input
+        }
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for (field, pieces) in plan.group_fields.iter().zip(&self.keys) {
+            let pieces: Vec<&dyn Array> = pieces.iter().map(|p| p.as_ref()).collect();
+            columns.push(if pieces.is_empty() {
+                strata_sdk::arrow::array::new_empty_array(field.data_type())
+            } else {
+                concat(&pieces)?
+            });
+        }
+        for ((_, mut acc), (spec, field)) in plan.accs.into_iter().zip(
+            self.aggregates
+                .iter()
+                .zip(plan.output.fields().iter().skip(self.group_by.len())),
+        ) {
+            acc.resize(groups);
+            columns.push(
+                acc.finish(field.data_type())
+                    .map_err(|why| Error::BadInput(format!("aggregate `{}`: {why}", spec.name)))?,
+            );
+        }
+        if !self.group_by.is_empty() && groups > 1 {
+            let sort: Vec<SortColumn> = columns[..self.group_by.len()]
+                .iter()
+                .map(|c| SortColumn {
+                    values: c.clone(),
+                    options: Some(SortOptions {
+                        descending: false,
+                        nulls_first: true,
+                    }),
+                })
+                .collect();
+            let order = lexsort_to_indices(&sort, None)?;
+            columns = columns
+                .iter()
+                .map(|c| take(c.as_ref(), &order, None))
+                .collect::<Result<_, _>>()?;
+        }
+        let result = RecordBatch::try_new(plan.output, columns)?;
+        if result.num_rows() == 0 {
+            return Ok(vec![result]);
+        }
+        Ok((0..result.num_rows())
+            .step_by(OUTPUT_BATCH_ROWS)
+            .map(|start| result.slice(start, OUTPUT_BATCH_ROWS.min(result.num_rows() - start)))
+            .collect())
+    }
+}
+
+strata_sdk::export_transform!(Aggregator);
+
+#[cfg(test)]
+mod tests;

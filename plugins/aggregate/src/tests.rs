@@ -1,0 +1,271 @@
+use std::sync::Arc;
+
+use strata_sdk::arrow::array::{
+    Array, ArrayRef, AsArray, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use strata_sdk::arrow::datatypes::{
+    DataType, Decimal128Type, Float64Type, Int64Type, Schema, TimestampMicrosecondType,
+};
+use strata_sdk::{Context, Error, Input, Params, Transform};
+
+use super::Aggregator;
+
+fn context(params: &[(&str, &str)], schema: Option<Arc<Schema>>) -> Context {
+    Context {
+        dataset: "gold/t".into(),
+        partition: "date=2025-02-18".into(),
+        period_start: String::new(),
+        period_end: String::new(),
+        params: params.iter().copied().collect::<Params>(),
+        inputs: vec![Input {
+            dataset: "silver/t".into(),
+            schema: schema.unwrap_or_else(|| Arc::new(Schema::empty())),
+        }],
+    }
+}
+
+fn batch(
+    customers: &[Option<&str>],
+    statuses: &[&str],
+    amounts: &[Option<i128>],
+    counts: &[Option<i64>],
+    at: &[Option<i64>],
+) -> RecordBatch {
+    RecordBatch::try_from_iter([
+        (
+            "customer",
+            Arc::new(StringArray::from(customers.to_vec())) as ArrayRef,
+        ),
+        (
+            "status",
+            Arc::new(StringArray::from(statuses.to_vec())) as ArrayRef,
+        ),
+        (
+            "amount",
+            Arc::new(
+                Decimal128Array::from(amounts.to_vec())
+                    .with_precision_and_scale(12, 2)
+                    .unwrap(),
+            ) as ArrayRef,
+        ),
+        (
+            "items",
+            Arc::new(Int64Array::from(counts.to_vec())) as ArrayRef,
+        ),
+        (
+            "at",
+            Arc::new(TimestampMicrosecondArray::from(at.to_vec()).with_timezone("UTC")) as ArrayRef,
+        ),
+    ])
+    .unwrap()
+}
+
+fn run(params: &[(&str, &str)], batches: Vec<RecordBatch>) -> Result<RecordBatch, Error> {
+    let mut t = Aggregator::open(&context(params, None))?;
+    for b in batches {
+        assert!(t.process(0, b)?.is_empty());
+    }
+    let mut out = t.finish()?;
+    assert_eq!(out.len(), 1);
+    Ok(out.remove(0))
+}
+
+const AGGS: &str = r#"[
+    {"column": "amount", "fn": "sum", "as": "total"},
+    {"fn": "count", "as": "n"},
+    {"column": "items", "fn": "count"},
+    {"column": "items", "fn": "avg"},
+    {"column": "amount", "fn": "avg"},
+    {"column": "at", "fn": "max", "as": "last_at"},
+    {"column": "items", "fn": "min"},
+    {"column": "customer", "fn": "max"}
+]"#;
+
+fn two_days() -> Vec<RecordBatch> {
+    vec![
+        batch(
+            &[Some("b"), Some("a"), None],
+            &["settled", "settled", "settled"],
+            &[Some(1050), Some(1), Some(7)],
+            &[Some(1), None, Some(3)],
+            &[Some(10), Some(20), None],
+        ),
+        batch(
+            &[Some("a"), Some("b"), Some("a")],
+            &["settled", "pending", "settled"],
+            &[Some(2), Some(99999), None],
+            &[Some(4), Some(5), Some(6)],
+            &[Some(30), Some(40), Some(5)],
+        ),
+    ]
+}
+
+#[test]
+fn groups_sorted_with_nulls_first() {
+    let out = run(
+        &[
+            ("group_by", "customer"),
+            ("aggregates", AGGS),
+            ("filter", r#"{"column": "status", "equals": "settled"}"#),
+        ],
+        two_days(),
+    )
+    .unwrap();
+    assert_eq!(out.num_rows(), 3);
+    let names: Vec<_> = out
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "customer",
+            "total",
+            "n",
+            "count_items",
+            "avg_items",
+            "avg_amount",
+            "last_at",
+            "min_items",
+            "max_customer"
+        ]
+    );
+    let customer = out.column(0).as_string::<i32>();
+    assert!(customer.is_null(0));
+    assert_eq!((customer.value(1), customer.value(2)), ("a", "b"));
+    let total = out.column(1).as_primitive::<Decimal128Type>();
+    assert_eq!(total.data_type(), &DataType::Decimal128(38, 2));
+    assert_eq!(
+        (total.value(0), total.value(1), total.value(2)),
+        (7, 3, 1050)
+    );
+    let n = out.column(2).as_primitive::<Int64Type>();
+    assert_eq!(n.values(), &[1, 3, 1]);
+    let count_items = out.column(3).as_primitive::<Int64Type>();
+    assert_eq!(count_items.values(), &[1, 2, 1]);
+    let avg_items = out.column(4).as_primitive::<Float64Type>();
+    assert_eq!(avg_items.value(1), 5.0);
+    let avg_amount = out.column(5).as_primitive::<Decimal128Type>();
+    assert_eq!(avg_amount.data_type(), &DataType::Decimal128(38, 6));
+    assert_eq!(avg_amount.value(1), 15000); // (0.01 + 0.02) / 2 = 0.015
+    let last = out.column(6).as_primitive::<TimestampMicrosecondType>();
+    assert!(last.is_null(0));
+    assert_eq!(last.value(1), 30);
+    assert_eq!(last.timezone(), Some("UTC"));
+    let min_items = out.column(7).as_primitive::<Int64Type>();
+    assert_eq!(min_items.value(1), 4);
+    assert_eq!(out.column(8).as_string::<i32>().value(2), "b");
+}
+
+#[test]
+fn no_group_by_gives_one_row_even_without_rows() {
+    let out = run(
+        &[
+            ("aggregates", AGGS),
+            ("filter", r#"[{"column": "status", "equals": "nope"}]"#),
+        ],
+        two_days(),
+    )
+    .unwrap();
+    assert_eq!(out.num_rows(), 1);
+    assert_eq!(out.column(0).null_count(), 1); // total
+    assert_eq!(out.column(1).as_primitive::<Int64Type>().value(0), 0); // n
+
+    let out = run(&[("aggregates", AGGS), ("group_by", "[]")], two_days()).unwrap();
+    assert_eq!(out.num_rows(), 1);
+    assert_eq!(
+        out.column(0).as_primitive::<Decimal128Type>().value(0),
+        101059
+    );
+    assert_eq!(out.column(1).as_primitive::<Int64Type>().value(0), 6);
+}
+
+#[test]
+fn groups_by_several_columns_and_filters_numbers() {
+    let out = run(
+        &[
+            ("group_by", r#"["status", "customer"]"#),
+            ("aggregates", r#"[{"column": "items", "fn": "sum"}]"#),
+            ("filter", r#"{"column": "items", "equals": 5}"#),
+        ],
+        two_days(),
+    )
+    .unwrap();
+    assert_eq!(out.num_rows(), 1);
+    assert_eq!(out.column(0).as_string::<i32>().value(0), "pending");
+    assert_eq!(out.column(2).as_primitive::<Int64Type>().value(0), 5);
+}
+
+#[test]
+fn float_sum_and_overflow() {
+    let b = RecordBatch::try_from_iter([
+        (
+            "x",
+            Arc::new(Float64Array::from(vec![0.5, 0.25])) as ArrayRef,
+        ),
+        (
+            "y",
+            Arc::new(Int64Array::from(vec![i64::MAX, 1])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let out = run(
+        &[("aggregates", r#"[{"column": "x", "fn": "sum"}]"#)],
+        vec![b.clone()],
+    )
+    .unwrap();
+    assert_eq!(out.column(0).as_primitive::<Float64Type>().value(0), 0.75);
+    let err = run(
+        &[("aggregates", r#"[{"column": "y", "fn": "sum"}]"#)],
+        vec![b],
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::BadInput(m) if m.contains("overflows int64")));
+}
+
+#[test]
+fn bad_params() {
+    let b = two_days().remove(0);
+    for params in [
+        vec![],
+        vec![("aggregates", "[]")],
+        vec![("aggregates", r#"[{"column": "status", "fn": "sum"}]"#)],
+        vec![("aggregates", r#"[{"column": "nope", "fn": "max"}]"#)],
+        vec![("aggregates", r#"[{"column": "items", "fn": "median"}]"#)],
+        vec![("aggregates", r#"[{"fn": "sum"}]"#)],
+        vec![("aggregates", r#"[{"fn": "count"}, {"fn": "count"}]"#)],
+        vec![("aggregates", r#"[{"fn": "count"}]"#), ("group_by", "nope")],
+        vec![
+            ("aggregates", r#"[{"fn": "count"}]"#),
+            ("filter", r#"{"column": "items", "equals": "x"}"#),
+        ],
+        vec![
+            ("aggregates", r#"[{"fn": "count"}]"#),
+            ("filter", r#"{"col": "items"}"#),
+        ],
+        vec![
+            ("aggregates", r#"[{"fn": "count"}]"#),
+            ("grup_by", "customer"),
+        ],
+    ] {
+        let err = run(&params, vec![b.clone()]).unwrap_err();
+        assert!(matches!(err, Error::BadParams(_)), "{params:?}: {err:?}");
+    }
+}
+
+#[test]
+fn plans_from_the_host_schema_without_batches() {
+    let schema = two_days()[0].schema();
+    let mut t = Aggregator::open(&context(
+        &[("group_by", "customer"), ("aggregates", AGGS)],
+        Some(schema),
+    ))
+    .unwrap();
+    let out = t.finish().unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].num_rows(), 0);
+    assert_eq!(out[0].num_columns(), 9);
+}

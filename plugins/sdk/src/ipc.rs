@@ -1,0 +1,30 @@
+//! Arrow IPC stream bytes, the way batches cross the plugin boundary.
+
+use std::io::Cursor;
+
+use arrow_array::RecordBatch;
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
+use arrow_schema::SchemaRef;
+
+use crate::Error;
+
+/// Decodes one complete IPC stream: its schema and all its record batches.
+pub fn decode(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), Error> {
+    let invalid = |e: arrow_schema::ArrowError| {
+        Error::Failed(format!("input is not a valid Arrow IPC stream: {e}"))
+    };
+    let reader = StreamReader::try_new(Cursor::new(bytes), None).map_err(invalid)?;
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(invalid)?;
+    Ok((schema, batches))
+}
+
+/// Encodes one batch as a complete IPC stream (schema, batch, end marker),
+/// uncompressed. The same batch always gives the same bytes.
+pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>, Error> {
+    let mut writer = StreamWriter::try_new(Vec::new(), batch.schema_ref())?;
+    writer.write(batch)?;
+    writer.finish()?;
+    Ok(writer.into_inner()?)
+}

@@ -1,0 +1,402 @@
+//! The plugin runtime on real plugins built from source: what they compute,
+//! how every kind of misbehaviour is contained and named, what the sandbox
+//! lets them see, and the compiled-component cache.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use arrow::array::{Array, AsArray, BinaryArray, RecordBatch, StringArray};
+use arrow::datatypes::{Decimal128Type, Int64Type, SchemaRef, TimestampMicrosecondType};
+use strata::runtime::{Limits, LoadError, LoadOrigin, PartitionContext, Plugin, RunError, Runtime};
+use strata::{ipc, schema};
+
+use crate::util::{plugin, shared_cache};
+
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| Runtime::new(Some(shared_cache())).expect("runtime"))
+}
+
+fn load(name: &str) -> Plugin {
+    runtime()
+        .load(&plugin(name))
+        .unwrap_or_else(|e| panic!("loading {name}: {e}"))
+}
+
+fn context(params: &[(&str, &str)], inputs: &[(&str, SchemaRef)]) -> PartitionContext {
+    PartitionContext {
+        dataset: "test/out".into(),
+        partition: "date=2025-02-18".into(),
+        period_start: "2025-02-18T00:00:00Z".into(),
+        period_end: "2025-02-19T00:00:00Z".into(),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        inputs: inputs
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.clone()))
+            .collect(),
+    }
+}
+
+/// Runs a plugin over batches of input 0 with the given limits.
+fn run_with(
+    name: &str,
+    params: &[(&str, &str)],
+    input: Vec<RecordBatch>,
+    limits: &Limits,
+) -> Result<Vec<RecordBatch>, RunError> {
+    let plugin = load(name);
+    let schema = input
+        .first()
+        .map(|b| b.schema())
+        .unwrap_or_else(schema::raw_schema);
+    let mut session = plugin.open(runtime(), &context(params, &[("in/data", schema)]), limits)?;
+    let mut out = Vec::new();
+    for batch in &input {
+        out.extend(session.process(0, batch)?);
+    }
+    out.extend(session.finish()?);
+    Ok(out)
+}
+
+fn run(
+    name: &str,
+    params: &[(&str, &str)],
+    input: Vec<RecordBatch>,
+) -> Result<Vec<RecordBatch>, RunError> {
+    run_with(name, params, input, &Limits::default())
+}
+
+fn raw(files: &[(&str, &str)]) -> RecordBatch {
+    RecordBatch::try_new(
+        schema::raw_schema(),
+        vec![
+            Arc::new(StringArray::from_iter_values(files.iter().map(|f| f.0))),
+            Arc::new(BinaryArray::from_iter_values(
+                files.iter().map(|f| f.1.as_bytes()),
+            )),
+        ],
+    )
+    .unwrap()
+}
+
+fn concat(batches: &[RecordBatch]) -> RecordBatch {
+    arrow::compute::concat_batches(&batches[0].schema(), batches).unwrap()
+}
+
+fn strings(batch: &RecordBatch, column: &str) -> Vec<Option<String>> {
+    let col = batch
+        .column_by_name(column)
+        .unwrap_or_else(|| panic!("no column {column}"));
+    col.as_string::<i32>()
+        .iter()
+        .map(|v| v.map(str::to_owned))
+        .collect()
+}
+
+const COLUMNS: &str = r#"[
+  {"name": "id", "type": "utf8", "nullable": true},
+  {"name": "amount", "type": "decimal128(12,2)", "nullable": false},
+  {"name": "currency", "type": "utf8", "nullable": false},
+  {"name": "status", "type": "utf8", "nullable": false},
+  {"name": "merchant", "type": "utf8", "nullable": true},
+  {"name": "updated_at", "type": "timestamp-us-utc", "nullable": false}
+]"#;
+
+const DAY: &str = r#"{"records": [
+  {"id": "a", "amount": "10.50", "currency": "EUR", "status": "pending", "merchant": "  Book Nook ", "updated_at": "2025-02-18T10:00:00Z"},
+  {"id": "b", "amount": 3, "currency": "USD", "status": "settled", "merchant": null, "updated_at": "2025-02-18T12:00:00+02:00"},
+  {"id": "a", "amount": "11.00", "currency": "EUR", "status": "settled", "merchant": "BOOK NOOK", "updated_at": "2025-02-18T11:00:00Z"},
+  {"id": null, "amount": "1.00", "currency": "EUR", "status": "settled", "merchant": "x", "updated_at": "2025-02-18T09:00:00Z"}
+]}"#;
+
+fn bronze() -> RecordBatch {
+    concat(
+        &run(
+            "json_to_table",
+            &[("columns", COLUMNS)],
+            vec![raw(&[("day.json", DAY)])],
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn json_to_table_types_raw_responses() {
+    let b = bronze();
+    assert_eq!(b.num_rows(), 4);
+    assert_eq!(
+        strings(&b, "id"),
+        [Some("a"), Some("b"), Some("a"), None].map(|s| s.map(String::from))
+    );
+    let amount = b
+        .column_by_name("amount")
+        .unwrap()
+        .as_primitive::<Decimal128Type>();
+    assert_eq!(amount.values().to_vec(), vec![1050, 300, 1100, 100]);
+    let ts = b
+        .column_by_name("updated_at")
+        .unwrap()
+        .as_primitive::<TimestampMicrosecondType>();
+    // 12:00+02:00 is 10:00Z.
+    assert_eq!(ts.value(1), 1_739_872_800_000_000);
+    assert!(b.column_by_name("merchant").unwrap().is_null(1));
+}
+
+#[test]
+fn json_to_table_names_the_file_and_record_it_cannot_convert() {
+    let bad = r#"{"records": [{"id": "ok", "amount": "1", "currency": "EUR", "status": "s", "updated_at": "2025-02-18T10:00:00Z"},
+                              {"id": "tx-9", "amount": "ten", "currency": "EUR", "status": "s", "updated_at": "2025-02-18T10:00:00Z"}]}"#;
+    let err = run(
+        "json_to_table",
+        &[("columns", COLUMNS)],
+        vec![raw(&[("page-0002.json", bad)])],
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, RunError::BadInput(_)), "{err:?}");
+    for needle in ["page-0002.json", "tx-9", "amount", "ten"] {
+        assert!(msg.contains(needle), "error does not name {needle}: {msg}");
+    }
+    let err = run(
+        "json_to_table",
+        &[("columns", COLUMNS)],
+        vec![raw(&[("broken.json", "{\"records\": [")])],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("broken.json"), "{err}");
+}
+
+#[test]
+fn clean_dedupe_keeps_the_latest_row_per_key() {
+    let params = [
+        ("key", "id"),
+        ("order_by", "updated_at"),
+        ("trim", "merchant"),
+        ("lowercase", "merchant"),
+    ];
+    let out = concat(&run("clean_dedupe", &params, vec![bronze()]).unwrap());
+    assert_eq!(strings(&out, "id"), [Some("a".into()), Some("b".into())]);
+    assert_eq!(
+        strings(&out, "status"),
+        [Some("settled".into()), Some("settled".into())]
+    );
+    assert_eq!(strings(&out, "merchant"), [Some("book nook".into()), None]);
+}
+
+#[test]
+fn aggregate_groups_and_sums() {
+    let params = [
+        ("group_by", r#"["currency"]"#),
+        (
+            "aggregates",
+            r#"[{"fn": "count", "as": "n"}, {"column": "amount", "fn": "sum", "as": "total"}, {"column": "amount", "fn": "max", "as": "largest"}]"#,
+        ),
+    ];
+    let out = concat(&run("aggregate", &params, vec![bronze()]).unwrap());
+    assert_eq!(
+        strings(&out, "currency"),
+        [Some("EUR".into()), Some("USD".into())]
+    );
+    let n = out.column_by_name("n").unwrap().as_primitive::<Int64Type>();
+    assert_eq!(n.values().to_vec(), vec![3, 1]);
+    let total = out
+        .column_by_name("total")
+        .unwrap()
+        .as_primitive::<Decimal128Type>();
+    assert_eq!(total.values().to_vec(), vec![2250, 300]);
+}
+
+#[test]
+fn the_same_input_gives_byte_identical_output() {
+    let encode = |batches: Vec<RecordBatch>| -> Vec<Vec<u8>> {
+        batches.iter().map(|b| ipc::encode(b).unwrap()).collect()
+    };
+    for _ in 0..2 {
+        let params = [("key", "id"), ("order_by", "updated_at")];
+        let a = encode(run("clean_dedupe", &params, vec![bronze()]).unwrap());
+        let b = encode(run("clean_dedupe", &params, vec![bronze()]).unwrap());
+        assert_eq!(a, b);
+    }
+}
+
+/// After a failure the same runtime still computes a good partition.
+fn good_plugin_still_runs() {
+    let out = run("test_passthrough", &[], vec![raw(&[("f", "x")])]).unwrap();
+    assert_eq!(concat(&out).num_rows(), 1);
+}
+
+fn fails(name: &str, limits: &Limits) -> RunError {
+    let err =
+        run_with(name, &[], vec![raw(&[("f", "x")])], limits).expect_err("the plugin should fail");
+    good_plugin_still_runs();
+    err
+}
+
+#[test]
+fn a_panic_is_reported_with_its_message() {
+    let err = fails("test_panic", &Limits::default());
+    assert!(
+        matches!(&err, RunError::Panic { message } if message.contains("boom: plugin panicked on purpose")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_trap_is_reported() {
+    let err = fails("test_unreachable", &Limits::default());
+    assert!(
+        matches!(&err, RunError::Trap { message, .. } if message.contains("unreachable")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_endless_loop_times_out() {
+    let limits = Limits {
+        timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let err = fails("test_loop", &limits);
+    assert!(
+        matches!(err, RunError::Timeout(t) if t == Duration::from_millis(500)),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_memory_bomb_hits_the_memory_limit() {
+    let limits = Limits {
+        memory_bytes: 64 << 20,
+        ..Limits::default()
+    };
+    let err = fails("test_alloc", &limits);
+    assert!(
+        matches!(err, RunError::MemoryLimit(l) if l == 64 << 20),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("64 MiB"), "{err}");
+}
+
+#[test]
+fn a_stack_overflow_is_contained() {
+    let err = fails("test_stack_overflow", &Limits::default());
+    assert!(matches!(err, RunError::StackOverflow), "{err:?}");
+}
+
+#[test]
+fn malformed_output_is_rejected() {
+    let err = fails("test_malformed_ipc", &Limits::default());
+    assert!(matches!(err, RunError::Malformed(_)), "{err:?}");
+}
+
+#[test]
+fn a_schema_change_mid_stream_is_rejected() {
+    let err = fails("test_schema_change", &Limits::default());
+    assert!(matches!(err, RunError::SchemaChanged { .. }), "{err:?}");
+}
+
+#[test]
+fn a_plugin_error_is_not_a_trap() {
+    let err = fails("test_bad_params", &Limits::default());
+    assert!(matches!(err, RunError::BadParams(_)), "{err:?}");
+}
+
+#[test]
+fn flooding_stderr_is_bounded_and_not_fatal() {
+    let limits = Limits {
+        capture_bytes: 4096,
+        ..Limits::default()
+    };
+    let out = run_with("test_stderr_flood", &[], vec![raw(&[("f", "x")])], &limits).unwrap();
+    assert_eq!(concat(&out).num_rows(), 1);
+}
+
+#[test]
+fn network_imports_are_refused_at_load() {
+    let err = runtime()
+        .load(&plugin("test_net"))
+        .err()
+        .expect("a plugin importing sockets must not load");
+    assert!(
+        matches!(&err, LoadError::Refused { imports, .. } if imports.iter().any(|i| i.starts_with("wasi:sockets/"))),
+        "{err}"
+    );
+    assert!(err.to_string().contains("wasi:sockets"), "{err}");
+    good_plugin_still_runs();
+}
+
+fn observed(name: &str) -> Vec<String> {
+    let out = run(name, &[], vec![raw(&[("f", "x")])]).unwrap();
+    strings(&concat(&out), "observed")
+        .into_iter()
+        .map(Option::unwrap)
+        .collect()
+}
+
+#[test]
+fn the_sandbox_shows_no_files() {
+    let rows = observed("test_read_file");
+    assert!(!rows.is_empty());
+    for row in &rows {
+        assert!(row.contains("error"), "a plugin saw something: {row}");
+        assert!(!row.contains("root:"), "a plugin read /etc/passwd: {row}");
+    }
+}
+
+#[test]
+fn the_sandbox_shows_no_environment() {
+    // The test process has PATH, HOME, CARGO_* and more; the plugin sees none.
+    assert!(std::env::var_os("PATH").is_some());
+    let rows = observed("test_read_env");
+    assert!(
+        rows.iter()
+            .all(|r| !r.contains("PATH") && !r.contains("CARGO")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| !r.contains('=')),
+        "the plugin saw variables: {rows:?}"
+    );
+}
+
+#[test]
+fn the_clock_is_fixed_and_randomness_seeded() {
+    let first = observed("test_clock");
+    assert!(first.contains(&"now_unix_secs=0".to_owned()), "{first:?}");
+    assert_eq!(
+        observed("test_clock"),
+        first,
+        "randomness differs between runs"
+    );
+}
+
+#[test]
+fn compiled_components_are_cached_and_changed_plugins_recompiled() {
+    let cache = tempfile::tempdir().unwrap();
+    let path = plugin("test_passthrough");
+    let bytes = std::fs::read(&path).unwrap();
+
+    let first = Runtime::new(Some(cache.path().to_owned())).unwrap();
+    assert_eq!(
+        first.load_bytes(&path, &bytes).unwrap().origin,
+        LoadOrigin::Compiled
+    );
+    let entries = std::fs::read_dir(cache.path()).unwrap().count();
+    assert_eq!(entries, 1, "one cache entry per plugin");
+
+    // A new runtime, as in the next process: no compilation.
+    let second = Runtime::new(Some(cache.path().to_owned())).unwrap();
+    let again = second.load_bytes(&path, &bytes).unwrap();
+    assert_eq!(again.origin, LoadOrigin::Cached);
+    assert_eq!(again.info.name, "test-passthrough");
+
+    // Different bytes (a custom section appended): a new identity, compiled.
+    let mut changed = bytes.clone();
+    changed.extend_from_slice(&[0, 6, 5, b'n', b'o', b't', b'e', b'x']);
+    let changed = second.load_bytes(&path, &changed).unwrap();
+    assert_eq!(changed.origin, LoadOrigin::Compiled);
+    assert_ne!(changed.info.sha256, again.info.sha256);
+}

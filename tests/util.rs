@@ -1,0 +1,242 @@
+//! Test support: temp pipelines driven through the real `host` binary, and
+//! the plugins built from source by `strata-test-plugins`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// A built plugin by name (`json_to_table`, `test_panic`, …).
+pub fn plugin(name: &str) -> PathBuf {
+    strata_test_plugins::wasm(name)
+}
+
+/// One compiled-component cache for the whole test run: compiling a plugin
+/// is the slow part, and the cache is keyed by the plugin's hash anyway.
+pub fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
+}
+
+/// The example's landing files.
+pub fn example_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/transactions")
+}
+
+/// A pipeline in a temp folder.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// An empty workspace with the example's landing folder copied in.
+    pub fn with_example_landing() -> Workspace {
+        let ws = Workspace {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        let landing = ws.path().join("landing");
+        std::fs::create_dir_all(&landing).unwrap();
+        for entry in std::fs::read_dir(example_dir().join("landing")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), landing.join(entry.file_name())).unwrap();
+        }
+        std::fs::create_dir_all(ws.path().join("plugins")).unwrap();
+        ws
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.path().join("store")
+    }
+
+    /// Copies a built plugin into the workspace as `plugins/<as_name>.wasm`.
+    pub fn add_plugin(&self, name: &str, as_name: &str) {
+        std::fs::copy(
+            plugin(name),
+            self.path().join("plugins").join(format!("{as_name}.wasm")),
+        )
+        .unwrap();
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.path().join("pipeline.toml"), text).unwrap();
+    }
+
+    /// Runs `host ARGS` in the workspace.
+    pub fn host(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_host"))
+            .args(args)
+            .current_dir(self.path())
+            .env("STRATA_CACHE_DIR", shared_cache())
+            .env_remove("STRATA_CONFIG")
+            .env_remove("STRATA_NOW")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("running host")
+    }
+
+    /// `host run --json`, returning the summary and the exit code.
+    pub fn run(&self, extra: &[&str]) -> RunSummary {
+        let mut args = vec!["run", "--json"];
+        args.extend_from_slice(extra);
+        let out = self.host(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "host run printed no JSON ({e}); stdout:\n{}\nstderr:\n{stderr}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        RunSummary {
+            json,
+            code: out.status.code(),
+            stderr,
+        }
+    }
+
+    /// `host status --json` as (dataset, partition) → state.
+    pub fn status(&self) -> BTreeMap<(String, String), (String, String)> {
+        let out = self.host(&["status", "--json"]);
+        assert!(
+            out.status.success(),
+            "status failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    (
+                        p["dataset"].as_str().unwrap().to_owned(),
+                        p["partition"].as_str().unwrap().to_owned(),
+                    ),
+                    (
+                        p["state"].as_str().unwrap().to_owned(),
+                        p["reason"].as_str().unwrap().to_owned(),
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    /// Every file under the store with its sha256.
+    pub fn snapshot(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let root = self.store();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let rel = p
+                        .strip_prefix(&root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    out.insert(rel, hex::encode(Sha256::digest(std::fs::read(&p).unwrap())));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn partition_dir(&self, dataset: &str, partition: &str) -> PathBuf {
+        self.store().join(dataset).join(partition)
+    }
+
+    /// The data files of a partition (everything but the manifest).
+    pub fn data_files(&self, dataset: &str, partition: &str) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.partition_dir(dataset, partition))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('_'))
+            .collect();
+        files.sort();
+        files
+    }
+
+    pub fn manifest(&self, dataset: &str, partition: &str) -> Value {
+        let bytes = std::fs::read(
+            self.partition_dir(dataset, partition)
+                .join("_manifest.json"),
+        )
+        .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+}
+
+/// What `host run --json` said.
+pub struct RunSummary {
+    pub json: Value,
+    pub code: Option<i32>,
+    pub stderr: String,
+}
+
+impl RunSummary {
+    pub fn dataset(&self, name: &str) -> &Value {
+        self.json["datasets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["dataset"] == name)
+            .unwrap_or_else(|| panic!("no dataset {name} in {}", self.json))
+    }
+
+    /// Partitions of `dataset` computed by this run, sorted.
+    pub fn computed(&self, dataset: &str) -> Vec<String> {
+        let mut v: Vec<String> = self.dataset(dataset)["computed_partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["partition"].as_str().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Partitions computed with a different content hash than before.
+    pub fn changed(&self, dataset: &str) -> Vec<String> {
+        let mut v: Vec<String> = self.dataset(dataset)["computed_partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["changed"] == true)
+            .map(|p| p["partition"].as_str().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    pub fn count(&self, dataset: &str, what: &str) -> u64 {
+        self.dataset(dataset)[what].as_u64().unwrap()
+    }
+
+    /// Panics with the log unless the run succeeded.
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "run failed:\n{}\n{}",
+            self.json,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// `date=2025-02-DD` for the example's days.
+pub fn day(d: u32) -> String {
+    format!("date=2025-02-{d:02}")
+}
