@@ -142,10 +142,6 @@ fn a_deleted_partition_heals_without_touching_what_read_it() {
     let heal = ws.run(&[]);
     heal.assert_ok();
     assert_eq!(heal.computed("silver/transactions"), [day(5)]);
-    assert!(
-        heal.changed("silver/transactions").is_empty(),
-        "recomputed bytes differ"
-    );
     for d in [
         "bronze/transactions",
         "gold/daily_totals",

@@ -9,10 +9,11 @@ rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
 echo "building plugins (wasm32-wasip2)…" >&2
 wasm="$root/plugins/target/wasm32-wasip2/release"
 mkdir -p "$example/plugins"
-# The legacy bronze build of the walkthrough (it ignores UTC offsets).
-cargo build --quiet --release --manifest-path "$root/plugins/Cargo.toml" \
+# The legacy bronze build of the walkthrough (it ignores UTC offsets), in
+# its own profile so it never overwrites the fixed build.
+cargo build --quiet --profile variant --manifest-path "$root/plugins/Cargo.toml" \
   -p json-to-table --features legacy-offsets
-cp "$wasm/json_to_table.wasm" "$example/plugins/json_to_table_legacy.wasm"
+cp "$root/plugins/target/wasm32-wasip2/variant/json_to_table.wasm" "$example/plugins/json_to_table_legacy.wasm"
 cargo build --quiet --release --manifest-path "$root/plugins/Cargo.toml" \
   -p json-to-table -p clean-dedupe -p aggregate
 cp "$wasm/json_to_table.wasm" "$wasm/clean_dedupe.wasm" "$wasm/aggregate.wasm" "$example/plugins/"

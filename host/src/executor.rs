@@ -32,6 +32,9 @@ use crate::store::{FileEntry, Manifest, ManifestRead, Producer as ManifestProduc
 /// Raw files are handed to plugins in batches of about this many bytes.
 const RAW_BATCH_BYTES: usize = 16 << 20;
 
+/// A computed partition's manifest, or what happened instead and why.
+type ComputeResult = Result<Manifest, (Outcome, String)>;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -86,7 +89,8 @@ pub struct PartitionReport {
 pub enum Outcome {
     Fresh,
     Computed {
-        /// Whether the content hash differs from what was there before.
+        /// Whether the content hash differs from the partition it replaced
+        /// (true when there was none).
         changed: bool,
     },
     Failed {
@@ -153,14 +157,21 @@ pub async fn run(pipeline: &Pipeline, store: &Store, options: &RunOptions) -> Re
             ),
             Producer::Source(_) => None,
         };
+        let refetch_from = match &dataset.producer {
+            Producer::Source(spec) => expected.len().saturating_sub(spec.refetch_recent()),
+            Producer::Plugin { .. } => expected.len(),
+        };
         let mut planned: Vec<(String, State, Option<Recipe>)> = Vec::with_capacity(expected.len());
-        for partition in &expected {
+        for (index, partition) in expected.iter().enumerate() {
             let seen = &observed[partition];
             let (state, recipe) = match &plugin_sha {
                 Some(sha) => {
                     planner::plan_plugin_partition(dataset, sha, partition, seen, &upstream)
                 }
-                None => (planner::plan_raw_partition(seen), None),
+                None => (
+                    planner::plan_raw_partition(seen, index >= refetch_from),
+                    None,
+                ),
             };
             planned.push((partition.clone(), state, recipe));
         }
@@ -173,33 +184,36 @@ pub async fn run(pipeline: &Pipeline, store: &Store, options: &RunOptions) -> Re
             })
             .map(|(i, _)| i)
             .collect();
-        let mut outcomes: HashMap<usize, Result<Manifest, (Outcome, String)>> = HashMap::new();
+        let mut outcomes: HashMap<usize, ComputeResult> = HashMap::new();
         if !work.is_empty() {
             let job = DatasetJob::prepare(pipeline, dataset, store, &runtime, options).await;
             let bar = progress_bar(&dataset.id, work.len());
-            let results: Vec<(usize, Result<Manifest, (Outcome, String)>)> =
-                futures::stream::iter(work)
-                    .map(|i| {
-                        let job = job.clone();
-                        let (partition, _, recipe) = planned[i].clone();
-                        let previous = observed[&partition].manifest().cloned();
-                        let period = period_of.get(&partition).copied();
-                        let bar = bar.clone();
-                        async move {
-                            let result = job.compute(&partition, period, recipe, previous).await;
-                            match &result {
-                                Ok(_) => tracing::debug!("{} {partition}: committed", job.dataset),
-                                Err((_, why)) => {
-                                    tracing::warn!("{} {partition}: {why}", job.dataset)
-                                }
+            let results: Vec<(usize, ComputeResult)> = futures::stream::iter(work)
+                .map(|i| {
+                    let job = job.clone();
+                    let (partition, _, recipe) = planned[i].clone();
+                    let previous = match &observed[&partition] {
+                        Observed::Intact(m) => Previous::Intact(m.clone()),
+                        Observed::Damaged(m, _) => Previous::Damaged(m.clone()),
+                        _ => Previous::None,
+                    };
+                    let period = period_of.get(&partition).copied();
+                    let bar = bar.clone();
+                    async move {
+                        let result = job.compute(&partition, period, recipe, previous).await;
+                        match &result {
+                            Ok(_) => tracing::debug!("{} {partition}: committed", job.dataset),
+                            Err((_, why)) => {
+                                tracing::warn!("{} {partition}: {why}", job.dataset)
                             }
-                            bar.inc(1);
-                            (i, result)
                         }
-                    })
-                    .buffer_unordered(options.jobs.max(1))
-                    .collect()
-                    .await;
+                        bar.inc(1);
+                        (i, result)
+                    }
+                })
+                .buffer_unordered(options.jobs.max(1))
+                .collect()
+                .await;
             bar.finish_and_clear();
             outcomes.extend(results);
         }
@@ -428,8 +442,8 @@ impl DatasetJob {
         partition: &str,
         period: Option<Period>,
         recipe: Option<Recipe>,
-        previous: Option<Arc<Manifest>>,
-    ) -> Result<Manifest, (Outcome, String)> {
+        previous: Previous,
+    ) -> ComputeResult {
         let failed = |e: String| (Outcome::Failed { error: e.clone() }, e);
         let manifest = match &self.kind {
             JobKind::Broken(why) => return Err(failed(why.clone())),
@@ -481,8 +495,15 @@ impl DatasetJob {
                     serde_json::Value::Null,
                     vec![],
                 );
+                if let Previous::Intact(previous) = &previous
+                    && previous.content_hash == manifest.content_hash
+                    && previous.invalidated.is_none()
+                {
+                    // A refetch that brought the same bytes: keep what is there.
+                    return Ok(Manifest::clone(previous));
+                }
                 self.store
-                    .commit(&self.dataset, &manifest, bodies, previous.as_deref())
+                    .commit(&self.dataset, &manifest, bodies, previous.manifest())
                     .await
                     .map_err(|e| failed(format!("{e:#}")))?;
                 manifest
@@ -517,7 +538,7 @@ impl DatasetJob {
                         &self.dataset,
                         &manifest,
                         file.into_iter().collect(),
-                        previous.as_deref(),
+                        previous.manifest(),
                     )
                     .await
                     .map_err(|e| failed(format!("{e:#}")))?;
@@ -525,6 +546,23 @@ impl DatasetJob {
             }
         };
         Ok(manifest)
+    }
+}
+
+/// What a partition held before it was (re)computed.
+enum Previous {
+    None,
+    Intact(Arc<Manifest>),
+    Damaged(Arc<Manifest>),
+}
+
+impl Previous {
+    /// The manifest whose files the commit replaces.
+    fn manifest(&self) -> Option<&Manifest> {
+        match self {
+            Previous::None => None,
+            Previous::Intact(m) | Previous::Damaged(m) => Some(m),
+        }
     }
 }
 
@@ -643,12 +681,12 @@ impl PluginPartition {
         };
         for (index, (input, manifests)) in self.inputs.iter().zip(&self.recipe.inputs).enumerate() {
             for m in manifests {
-                for batch in self.read_input(input, m)? {
+                self.read_input(input, m, &mut |batch| {
                     let out = session
                         .process(index as u32, &batch)
                         .map_err(|e| e.to_string())?;
-                    write(out)?;
-                }
+                    write(out)
+                })?;
             }
         }
         write(session.finish().map_err(|e| e.to_string())?)?;
@@ -684,51 +722,53 @@ impl PluginPartition {
         Ok((manifest, bytes))
     }
 
-    /// The batches of one input partition: Parquet batches, or for raw
-    /// data a `(file, body)` table.
+    /// Streams the batches of one input partition into `each`: Parquet
+    /// batches, or for raw data a `(file, body)` table of about
+    /// `RAW_BATCH_BYTES` per batch. One file is in memory at a time.
     fn read_input(
         &self,
         input: &DatasetId,
         manifest: &Manifest,
-    ) -> Result<Vec<RecordBatch>, String> {
+        each: &mut dyn FnMut(RecordBatch) -> Result<(), String>,
+    ) -> Result<(), String> {
         let read = |name: &str| -> Result<Bytes, String> {
             self.handle
                 .block_on(self.store.read_file(input, &manifest.partition, name))
                 .map_err(|e| format!("{e:#}"))
         };
-        let mut batches = Vec::new();
-        if input.is_raw() {
-            let mut files = StringBuilder::new();
-            let mut bodies = BinaryBuilder::new();
-            let mut pending = 0usize;
-            let flush = |files: &mut StringBuilder, bodies: &mut BinaryBuilder| {
-                RecordBatch::try_new(
-                    schema::raw_schema(),
-                    vec![Arc::new(files.finish()), Arc::new(bodies.finish())],
-                )
-                .map_err(|e| e.to_string())
-            };
-            for f in &manifest.files {
-                let body = read(&f.path)?;
-                files.append_value(&f.path);
-                bodies.append_value(&body);
-                pending += body.len();
-                if pending >= RAW_BATCH_BYTES {
-                    batches.push(flush(&mut files, &mut bodies)?);
-                    pending = 0;
-                }
-            }
-            if !files.is_empty() {
-                batches.push(flush(&mut files, &mut bodies)?);
-            }
-        } else {
+        if !input.is_raw() {
             for f in &manifest.files {
                 for batch in parquet_io::read(read(&f.path)?).map_err(|e| format!("{e:#}"))? {
-                    batches.push(batch.map_err(|e| format!("{e:#}"))?);
+                    each(batch.map_err(|e| format!("{e:#}"))?)?;
                 }
             }
+            return Ok(());
         }
-        Ok(batches)
+        let mut files = StringBuilder::new();
+        let mut bodies = BinaryBuilder::new();
+        let mut pending = 0usize;
+        let mut flush = |files: &mut StringBuilder, bodies: &mut BinaryBuilder| {
+            let batch = RecordBatch::try_new(
+                schema::raw_schema(),
+                vec![Arc::new(files.finish()), Arc::new(bodies.finish())],
+            )
+            .map_err(|e| e.to_string())?;
+            each(batch)
+        };
+        for f in &manifest.files {
+            let body = read(&f.path)?;
+            files.append_value(&f.path);
+            bodies.append_value(&body);
+            pending += body.len();
+            if pending >= RAW_BATCH_BYTES {
+                flush(&mut files, &mut bodies)?;
+                pending = 0;
+            }
+        }
+        if !files.is_empty() {
+            flush(&mut files, &mut bodies)?;
+        }
+        Ok(())
     }
 }
 

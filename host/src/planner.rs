@@ -287,8 +287,9 @@ fn stale_reason(
     "contract version changed".into()
 }
 
-/// Plans one partition of a raw dataset: only what the store holds matters.
-pub fn plan_raw_partition(observed: &Observed) -> State {
+/// Plans one partition of a raw dataset: only what the store holds matters,
+/// except that a source may ask to refetch its most recent periods.
+pub fn plan_raw_partition(observed: &Observed, refetch: bool) -> State {
     match observed {
         Observed::Missing => State::Missing,
         Observed::Invalid(e) => State::Damaged(e.to_string()),
@@ -297,6 +298,9 @@ pub fn plan_raw_partition(observed: &Observed) -> State {
             "invalidated {}",
             m.invalidated.as_deref().unwrap_or_default()
         )),
+        Observed::Intact(_) if refetch => {
+            State::Stale("recent period, refetched on every run".into())
+        }
         Observed::Intact(_) => State::Fresh,
     }
 }

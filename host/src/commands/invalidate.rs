@@ -48,12 +48,11 @@ impl InvalidateCommand {
         let when = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let mut count = 0;
         for partition in planner::expected_partitions(&pipeline, dataset, now) {
-            if let Some(p) = Period::parse(pipeline.partitions.every, &partition) {
-                if self.from.is_some_and(|f| p.start() < f)
-                    || self.to.is_some_and(|t| p.start() > t)
-                {
-                    continue;
-                }
+            if let Some(p) = Period::parse(pipeline.partitions.every, &partition)
+                && (self.from.is_some_and(|f| p.start() < f)
+                    || self.to.is_some_and(|t| p.start() > t))
+            {
+                continue;
             }
             if let ManifestRead::Valid(mut m) = store.read_manifest(&id, &partition).await? {
                 m.invalidated = Some(format!("by host invalidate at {when}"));

@@ -1,8 +1,23 @@
 //! Sources make raw partitions: the data exactly as delivered, one folder
 //! per period. Raw is never transformed and never stale by hash (the source
-//! is the truth): a missing raw partition is fetched, a present one is kept.
+//! is the truth): a missing raw partition is fetched, a present one is kept
+//! (except the last `refetch_recent` periods, fetched again on every run and
+//! committed only if their bytes changed).
+//!
+//! - `files` ([`FilesSpec`]): the files of a landing folder whose names match
+//!   a pattern with the period in it.
+//! - `http` ([`HttpSpec`]): a REST API, one request (or one request per
+//!   page) per period; every response stored as `page-0001.json`, … with the
+//!   bytes as received. Secrets come from the environment (`${API_TOKEN}`)
+//!   and are shown as `***` in manifests, logs and errors.
+//!
+//! A source is built once per dataset and run (`SourceSpec::build`) and then
+//! asked for each period that needs fetching (`Source::fetch`), several
+//! periods at once: anything it shares across periods (a connection pool, a
+//! rate limit) lives in the built source.
 
 mod files;
+mod http;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::period::Period;
 
 pub use files::FilesSpec;
+pub use http::{HttpSpec, Pagination};
 
 /// A raw dataset's `source = { kind = "...", ... }` table.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -21,6 +37,8 @@ pub use files::FilesSpec;
 pub enum SourceSpec {
     /// Files in a landing folder, picked per period by a name pattern.
     Files(FilesSpec),
+    /// A REST API: one request (or one per page) per period.
+    Http(Box<HttpSpec>),
 }
 
 impl SourceSpec {
@@ -28,12 +46,24 @@ impl SourceSpec {
     pub fn validate(&self, pipeline_dir: &Path) -> Result<(), String> {
         match self {
             SourceSpec::Files(spec) => spec.validate(pipeline_dir),
+            SourceSpec::Http(spec) => spec.validate(),
         }
     }
 
     pub fn kind(&self) -> &'static str {
         match self {
             SourceSpec::Files(_) => "files",
+            SourceSpec::Http(_) => "http",
+        }
+    }
+
+    /// How many of the most recent complete periods to fetch again on every
+    /// run, for sources that correct recent data. A refetch is committed
+    /// only if the bytes changed.
+    pub fn refetch_recent(&self) -> usize {
+        match self {
+            SourceSpec::Files(_) => 0,
+            SourceSpec::Http(spec) => spec.refetch_recent,
         }
     }
 
@@ -41,13 +71,17 @@ impl SourceSpec {
     pub fn build(&self, pipeline_dir: &Path) -> Result<Arc<dyn Source>> {
         Ok(match self {
             SourceSpec::Files(spec) => Arc::new(files::FilesSource::new(spec, pipeline_dir)?),
+            SourceSpec::Http(spec) => Arc::new(http::HttpSource::new(spec)?),
         })
     }
 
     /// What identifies this source in a raw manifest's key: its settings,
     /// without anything secret.
     pub fn identity(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
+        match self {
+            SourceSpec::Http(spec) => spec.identity(),
+            SourceSpec::Files(_) => serde_json::to_value(self).unwrap_or_default(),
+        }
     }
 }
 
@@ -57,7 +91,9 @@ pub struct FetchedFile {
     /// The name it is stored under in the partition folder.
     pub name: String,
     pub bytes: Bytes,
-    /// Where it came from (recorded in the manifest; no secrets).
+    /// Where it came from (recorded in the manifest; no secrets): for
+    /// `files` the landing file, for `http` the page number, the URL with
+    /// secrets as `***`, the status, the content type and the size.
     pub origin: serde_json::Value,
 }
 

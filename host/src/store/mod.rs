@@ -1,8 +1,10 @@
 //! The partition store: Hive-style folders of data files plus a
 //! `_manifest.json` commit marker, on any `object_store` backend.
 //!
-//!     <root>/<layer>/<dataset>/date=2025-02-18/part-<hash>.parquet
-//!     <root>/<layer>/<dataset>/date=2025-02-18/_manifest.json
+//! ```text
+//! <root>/<layer>/<dataset>/date=2025-02-18/part-<hash>.parquet
+//! <root>/<layer>/<dataset>/date=2025-02-18/_manifest.json
+//! ```
 //!
 //! Commit protocol: data files go in under names derived from their content,
 //! the manifest is written last in one atomic put, then files the previous
@@ -62,7 +64,10 @@ impl Store {
                 .with_context(|| format!("creating the store folder {path}"))?;
             Arc::new(
                 object_store::local::LocalFileSystem::new_with_prefix(path)
-                    .with_context(|| format!("opening the store folder {path}"))?,
+                    .with_context(|| format!("opening the store folder {path}"))?
+                    // A committed partition must survive a power cut:
+                    // files and manifest reach the disk before the next step.
+                    .with_fsync(true),
             )
         } else if url.starts_with("memory://") {
             Arc::new(object_store::memory::InMemory::new())

@@ -84,6 +84,8 @@ pub struct Aggregator {
     groups: HashMap<Vec<u8>, u32>,
     /// The key values of the groups, in group id order, in pieces.
     keys: Vec<Vec<ArrayRef>>,
+    rows_in: usize,
+    rows_kept: usize,
 }
 
 impl Aggregator {
@@ -164,6 +166,7 @@ impl Aggregator {
 
     fn add(&mut self, batch: RecordBatch) -> Result<(), Error> {
         let mut batch = batch;
+        self.rows_in += batch.num_rows();
         if !self.filters.is_empty() {
             let mut keep: Option<BooleanArray> = None;
             for f in &self.filters {
@@ -185,6 +188,7 @@ impl Aggregator {
                 batch = filter_record_batch(&batch, &keep)?;
             }
         }
+        self.rows_kept += batch.num_rows();
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -446,6 +450,8 @@ impl Transform for Aggregator {
             filters,
             plan: None,
             groups: HashMap::new(),
+            rows_in: 0,
+            rows_kept: 0,
         };
         if let Some(input) = ctx.inputs.first()
             && !input.schema.fields().is_empty()
@@ -511,6 +517,12 @@ impl Transform for Aggregator {
                 .collect::<Result<_, _>>()?;
         }
         let result = RecordBatch::try_new(plan.output, columns)?;
+        strata_sdk::log::info(format!(
+            "{} row(s) in, {} after the filter, {} group(s) out",
+            self.rows_in,
+            self.rows_kept,
+            result.num_rows()
+        ));
         if result.num_rows() == 0 {
             return Ok(vec![result]);
         }

@@ -55,6 +55,8 @@ pub struct CleanDedupe {
     state: Option<RecordBatch>,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
+    rows_in: usize,
+    rows_without_key: usize,
 }
 
 impl CleanDedupe {
@@ -316,6 +318,8 @@ impl Transform for CleanDedupe {
             state: None,
             pending: Vec::new(),
             pending_rows: 0,
+            rows_in: 0,
+            rows_without_key: 0,
         };
         if let Some(input) = ctx.inputs.first()
             && !input.schema.fields().is_empty()
@@ -335,7 +339,10 @@ impl Transform for CleanDedupe {
         } else {
             self.conform(batch)?
         };
+        let rows = batch.num_rows();
         let batch = self.clean(batch)?;
+        self.rows_in += rows;
+        self.rows_without_key += rows - batch.num_rows();
         self.pending_rows += batch.num_rows();
         self.pending.push(batch);
         let state_rows = self.state.as_ref().map_or(0, RecordBatch::num_rows);
@@ -360,6 +367,12 @@ impl Transform for CleanDedupe {
             .filter(|&i| !self.drop_columns.contains(schema.field(i).name()))
             .collect();
         let result = result.project(&keep)?;
+        strata_sdk::log::info(format!(
+            "{} row(s) in, {} without a key dropped, {} row(s) out",
+            self.rows_in,
+            self.rows_without_key,
+            result.num_rows()
+        ));
         if result.num_rows() == 0 {
             return Ok(vec![result]);
         }

@@ -53,6 +53,8 @@ pub struct JsonToTable {
     records_field: String,
     schema: SchemaRef,
     emitted: bool,
+    files: usize,
+    rows: usize,
 }
 
 impl JsonToTable {
@@ -303,11 +305,15 @@ impl Transform for JsonToTable {
             records_field,
             schema,
             emitted: false,
+            files: 0,
+            rows: 0,
         })
     }
 
     fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
         let out = self.parse_batch(&batch)?;
+        self.files += batch.num_rows();
+        self.rows += out.num_rows();
         if out.num_rows() == 0 {
             return Ok(Vec::new());
         }
@@ -317,6 +323,10 @@ impl Transform for JsonToTable {
 
     /// An empty batch if there was no row at all, so the output has a schema.
     fn finish(&mut self) -> Result<Vec<RecordBatch>, Error> {
+        strata_sdk::log::info(format!(
+            "parsed {} file(s) into {} row(s)",
+            self.files, self.rows
+        ));
         if self.emitted {
             return Ok(Vec::new());
         }

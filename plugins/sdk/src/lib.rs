@@ -33,7 +33,7 @@
 //!
 //! ```ignore
 //! use std::sync::Arc;
-//! use strata_sdk::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+//! use strata_sdk::arrow::array::{ArrayRef, AsArray, RecordBatch};
 //! use strata_sdk::arrow::datatypes::Int64Type;
 //! use strata_sdk::{Context, Error, Info, Map};
 //!
@@ -47,7 +47,9 @@
 //!     }
 //!
 //!     fn open(ctx: &Context) -> Result<Self, Error> {
-//!         Ok(AddOne { column: ctx.params.require("column")?.to_string() })
+//!         Ok(AddOne {
+//!             column: ctx.params.require("column")?.to_string(),
+//!         })
 //!     }
 //!
 //!     fn map(&mut self, batch: RecordBatch) -> Result<RecordBatch, Error> {
@@ -66,7 +68,9 @@
 //! ```
 //!
 //! Build it with `cargo build --release --target wasm32-wasip2`; the
-//! component is `target/wasm32-wasip2/release/add_one.wasm`.
+//! component is `target/wasm32-wasip2/release/add_one.wasm`. (This example
+//! is also `examples/add_one.rs` of this crate, so it is compiled and
+//! linted with the rest.)
 //!
 //! # Errors, panics and logs
 //!

@@ -4,26 +4,35 @@
 //! ```ignore
 //! strata_sdk::log::info(format!("{} rows in", batch.num_rows()));
 //! ```
+//!
+//! Outside WebAssembly (a plugin's unit tests on the build machine) the lines
+//! go to stderr instead.
 
-use crate::__private::bindings::strata::plugin::host;
 use crate::__private::bindings::strata::plugin::types::LogLevel;
+
+fn emit(level: LogLevel, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    crate::__private::bindings::strata::plugin::host::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("[{level:?}] {message}");
+}
 
 /// Logs at debug level.
 pub fn debug(message: impl AsRef<str>) {
-    host::log(LogLevel::Debug, message.as_ref());
+    emit(LogLevel::Debug, message.as_ref());
 }
 
 /// Logs at info level.
 pub fn info(message: impl AsRef<str>) {
-    host::log(LogLevel::Info, message.as_ref());
+    emit(LogLevel::Info, message.as_ref());
 }
 
 /// Logs at warn level.
 pub fn warn(message: impl AsRef<str>) {
-    host::log(LogLevel::Warn, message.as_ref());
+    emit(LogLevel::Warn, message.as_ref());
 }
 
 /// Logs at error level.
 pub fn error(message: impl AsRef<str>) {
-    host::log(LogLevel::Error, message.as_ref());
+    emit(LogLevel::Error, message.as_ref());
 }

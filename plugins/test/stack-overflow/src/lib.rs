@@ -1,17 +1,23 @@
 //! Recurses without bound in process, on purpose.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use strata_sdk::arrow::array::RecordBatch;
 use strata_sdk::{Context, Error, Info, Transform};
 
-/// Recurses until the stack runs out; each frame keeps an array on the stack
-/// and adds to the result after the call, so it is no tail call.
+/// Never equal to a depth reached; an atomic so the compiler cannot know.
+static STOP: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Recurses until the wasm call stack runs out. The locals stay in wasm
+/// locals (nothing on the shadow stack in linear memory), and the result is
+/// combined after the call in a way that is no tail call and no accumulator
+/// loop, so the compiler cannot turn the recursion into a loop.
 #[inline(never)]
 fn recurse(depth: u64) -> u64 {
-    let frame = std::hint::black_box([depth; 16]);
-    if std::hint::black_box(depth) == u64::MAX {
-        return frame[0];
+    if depth == STOP.load(Ordering::Relaxed) {
+        return depth;
     }
-    recurse(depth + 1).wrapping_add(frame[1])
+    recurse(depth + 1).wrapping_mul(3).wrapping_add(depth)
 }
 
 struct StackOverflow;
