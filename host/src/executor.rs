@@ -136,7 +136,6 @@ pub async fn run(pipeline: &Pipeline, store: &Store, options: &RunOptions) -> Re
     let period_of: HashMap<String, Period> = periods.iter().map(|p| (p.id(), *p)).collect();
     for dataset in &pipeline.datasets {
         let expected = planner::expected_partitions(pipeline, dataset, options.now);
-        let observed = observe(store, dataset, &expected, options.verify).await?;
         let selected = options.datasets.is_empty() || options.datasets.contains(&dataset.id);
         let in_range = |partition: &str| -> bool {
             match period_of.get(partition) {
@@ -147,6 +146,8 @@ pub async fn run(pipeline: &Pipeline, store: &Store, options: &RunOptions) -> Re
                 }
             }
         };
+        let rehash = |partition: &str| options.verify && selected && in_range(partition);
+        let observed = observe(store, dataset, &expected, &rehash).await?;
         let plugin_sha = match &dataset.producer {
             Producer::Plugin { path, .. } => Some(
                 std::fs::read(path)
@@ -294,7 +295,7 @@ pub async fn observe(
     store: &Store,
     dataset: &Dataset,
     expected: &[String],
-    verify: bool,
+    rehash: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<HashMap<String, Observed>> {
     let folders = store.scan(&dataset.id).await?;
     let reads = futures::stream::iter(expected.iter().cloned())
@@ -311,7 +312,7 @@ pub async fn observe(
                     ManifestRead::Invalid(e) => Observed::Invalid(e),
                     ManifestRead::Valid(m) => {
                         let health = match Store::check(&m, folder) {
-                            crate::store::Health::Intact if verify => {
+                            crate::store::Health::Intact if rehash(&partition) => {
                                 store.verify(&dataset.id, &m).await?
                             }
                             health => health,

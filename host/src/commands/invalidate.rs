@@ -10,7 +10,7 @@ use strata::period::Period;
 use strata::planner;
 use strata::store::ManifestRead;
 
-use super::{GlobalOptions, dataset_arg, parse_time};
+use super::{GlobalOptions, LeaseOptions, dataset_arg, parse_time};
 
 /// Mark partitions of a dataset to be recomputed by the next `host run`.
 ///
@@ -30,6 +30,8 @@ pub struct InvalidateCommand {
     /// Allow invalidating a raw dataset: its partitions will be fetched again.
     #[arg(long)]
     raw: bool,
+    #[command(flatten)]
+    lease: LeaseOptions,
 }
 
 impl InvalidateCommand {
@@ -44,6 +46,7 @@ impl InvalidateCommand {
             );
         }
         let dataset = pipeline.dataset(&id).expect("checked by dataset_arg");
+        let lease = self.lease.acquire(&store).await?;
         let now = global.now();
         let when = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let mut count = 0;
@@ -60,6 +63,7 @@ impl InvalidateCommand {
                 count += 1;
             }
         }
+        lease.release().await?;
         eprintln!("invalidated {count} partition(s) of {id}; `host run` recomputes them");
         Ok(ExitCode::SUCCESS)
     }

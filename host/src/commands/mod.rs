@@ -1,10 +1,12 @@
 //! The subcommands of `host`.
 
+mod gc;
 mod invalidate;
 mod plugin;
 mod run;
 mod show;
 mod status;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +17,7 @@ use clap::{Args, Parser, Subcommand};
 
 use strata::config::{self, DatasetId, Pipeline};
 use strata::store::Store;
+use strata::store::lease::Lease;
 
 /// Strata runs date-partitioned pipelines (raw → bronze → silver → gold)
 /// whose transforms are sandboxed WebAssembly plugins. Every partition is
@@ -39,6 +42,8 @@ enum Command {
     Status(status::StatusCommand),
     Show(show::ShowCommand),
     Invalidate(invalidate::InvalidateCommand),
+    Verify(verify::VerifyCommand),
+    Gc(gc::GcCommand),
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
 }
@@ -109,6 +114,28 @@ impl GlobalOptions {
     }
 }
 
+/// How a writing command takes the run lease.
+#[derive(Args)]
+pub struct LeaseOptions {
+    /// If another run holds the lease, wait for it instead of exiting.
+    #[arg(long)]
+    wait: bool,
+    /// How long the lease lasts without renewal: a run that dies is taken
+    /// over this long after its last renewal.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = config::parse_duration)]
+    lease_ttl: std::time::Duration,
+}
+
+impl LeaseOptions {
+    pub async fn acquire(&self, store: &Store) -> Result<Lease> {
+        if self.wait {
+            Lease::acquire_waiting(store, self.lease_ttl).await
+        } else {
+            Ok(Lease::acquire(store, self.lease_ttl).await?)
+        }
+    }
+}
+
 impl Cli {
     pub async fn execute(self) -> Result<ExitCode> {
         match self.command {
@@ -116,6 +143,8 @@ impl Cli {
             Command::Status(c) => c.execute(&self.global).await,
             Command::Show(c) => c.execute(&self.global).await,
             Command::Invalidate(c) => c.execute(&self.global).await,
+            Command::Verify(c) => c.execute(&self.global).await,
+            Command::Gc(c) => c.execute(&self.global).await,
             Command::Plugin(c) => c.execute(&self.global).await,
         }
     }

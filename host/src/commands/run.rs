@@ -10,7 +10,7 @@ use serde_json::json;
 
 use strata::executor::{self, Outcome, Report, RunOptions};
 
-use super::{GlobalOptions, dataset_arg, parse_time};
+use super::{GlobalOptions, LeaseOptions, dataset_arg, parse_time};
 
 /// Compute every partition that is missing, damaged or stale, and nothing else.
 ///
@@ -41,6 +41,8 @@ pub struct RunCommand {
     /// Keep running: start a new run this long after the previous one started (e.g. 15m, 1h).
     #[arg(long, value_name = "DURATION", value_parser = strata::config::parse_duration)]
     every: Option<Duration>,
+    #[command(flatten)]
+    lease: LeaseOptions,
 }
 
 impl RunCommand {
@@ -82,8 +84,12 @@ impl RunCommand {
         for name in &self.datasets {
             options.datasets.push(dataset_arg(&pipeline, name)?);
         }
+        let lease = self.lease.acquire(&store).await?;
+        tracing::debug!("holding the run lease: {}", lease.record());
         let started = Instant::now();
-        let report = executor::run(&pipeline, &store, &options).await?;
+        let report = executor::run(&pipeline, &store, &options).await;
+        lease.release().await?;
+        let report = report?;
         if self.json {
             println!("{}", serde_json::to_string_pretty(&summary_json(&report))?);
         } else {

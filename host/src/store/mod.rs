@@ -12,6 +12,7 @@
 //! leaves the old complete partition or the new one. The store knows nothing
 //! about plugins or staleness.
 
+pub mod lease;
 pub mod manifest;
 pub mod parquet_io;
 
@@ -295,6 +296,43 @@ impl Store {
             .await
             .with_context(|| format!("writing {path} in {}", self.url))?;
         Ok(())
+    }
+
+    /// Files in the partition folders of a dataset that no valid manifest
+    /// names: left by interrupted runs. Manifests themselves are never
+    /// listed (a run replaces a bad one).
+    pub async fn garbage(&self, dataset: &DatasetId) -> Result<Vec<Path>> {
+        let mut out = Vec::new();
+        let mut folders: Vec<_> = self.scan(dataset).await?.into_iter().collect();
+        folders.sort_by(|a, b| a.0.cmp(&b.0));
+        for (partition, files) in folders {
+            let named: Vec<String> = match self.read_manifest(dataset, &partition).await? {
+                ManifestRead::Valid(m) => m.files.into_iter().map(|f| f.path).collect(),
+                ManifestRead::Missing | ManifestRead::Invalid(_) => vec![],
+            };
+            for name in files.keys() {
+                if name != MANIFEST_FILE && !named.contains(name) {
+                    out.push(Self::file_path(dataset, &partition, name));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes one object (garbage collection).
+    pub async fn delete(&self, path: &Path) -> Result<()> {
+        match self.inner.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("deleting {path} in {}", self.url)),
+        }
+    }
+
+    /// The folder of a local store (`file://`), for what only the file
+    /// system shows: temp files of interrupted writes.
+    pub fn local_root(&self) -> Option<std::path::PathBuf> {
+        self.url
+            .strip_prefix("file://")
+            .map(std::path::PathBuf::from)
     }
 
     /// Deletes a partition's manifest, which makes the partition missing.
