@@ -2,5 +2,6 @@
 
 mod http_source;
 mod pipeline;
+mod reliability;
 mod runtime;
 mod util;

@@ -622,35 +622,39 @@ impl Ctx<'_> {
     }
 }
 
-/// `90s`, `5m`, `2h`, `1d`, `1h30m`, `0`.
+/// `"500ms"`, `"10s"`, `"1m30s"`, `"0"`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad =
-        || format!("`{text}` is not a duration: write e.g. \"30s\", \"5m\", \"2h\" or \"1d\"");
+        || format!("`{text}` is not a duration: write e.g. \"500ms\", \"10s\", \"2m\" or \"1h\"");
     let t = text.trim();
     if t == "0" {
         return Ok(Duration::ZERO);
     }
-    let mut total = 0u64;
-    let mut digits = String::new();
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let n: u64 = digits.parse().map_err(|_| bad())?;
-        digits.clear();
-        total += n * match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
-            _ => return Err(bad()),
-        };
-    }
-    if !digits.is_empty() || t.is_empty() {
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    if rest.is_empty() {
         return Err(bad());
     }
-    Ok(Duration::from_secs(total))
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let (unit, len) = if rest.starts_with("ms") {
+            (Duration::from_millis(1), 2)
+        } else {
+            let unit = match rest.chars().next() {
+                Some('s') => Duration::from_secs(1),
+                Some('m') => Duration::from_secs(60),
+                Some('h') => Duration::from_secs(3600),
+                Some('d') => Duration::from_secs(86400),
+                _ => return Err(bad()),
+            };
+            (unit, 1)
+        };
+        rest = &rest[len..];
+        total += unit * u32::try_from(n).map_err(|_| bad())?;
+    }
+    Ok(total)
 }
 
 /// `512MiB`, `2GiB`, `100MB`, `4096`.

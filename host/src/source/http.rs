@@ -45,6 +45,7 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use super::{Fetch, FetchedFile, Source};
+use crate::config::parse_duration;
 use crate::period::{Granularity, Period};
 
 /// How much of an error response's body is kept for the message.
@@ -288,41 +289,6 @@ impl Serialize for Dur {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&human(self.0))
     }
-}
-
-/// `"500ms"`, `"10s"`, `"1m30s"`, `"0"`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad =
-        || format!("`{text}` is not a duration: write e.g. \"500ms\", \"10s\", \"2m\" or \"1h\"");
-    let t = text.trim();
-    if t == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = t;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let (unit, len) = if rest.starts_with("ms") {
-            (Duration::from_millis(1), 2)
-        } else {
-            let unit = match rest.chars().next() {
-                Some('s') => Duration::from_secs(1),
-                Some('m') => Duration::from_secs(60),
-                Some('h') => Duration::from_secs(3600),
-                Some('d') => Duration::from_secs(86400),
-                _ => return Err(bad()),
-            };
-            (unit, 1)
-        };
-        rest = &rest[len..];
-        total += unit * u32::try_from(n).map_err(|_| bad())?;
-    }
-    Ok(total)
 }
 
 /// A duration as written in the config.
