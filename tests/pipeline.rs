@@ -404,3 +404,118 @@ fn invalidate_recomputes_without_losing_data() {
     assert_eq!(run.computed("silver/transactions"), [day(3), day(4)]);
     assert!(run.computed("gold/daily_totals").is_empty());
 }
+
+/// Gold as computed here straight from the landing JSON: latest version of
+/// each id (ties: the later record), settled only, per currency: count and
+/// total cents.
+fn expected_daily_totals(landing: &std::path::Path, day_label: &str) -> Vec<(String, i64, i128)> {
+    use std::collections::BTreeMap;
+    let text =
+        std::fs::read_to_string(landing.join(format!("transactions-{day_label}.json"))).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut latest: BTreeMap<String, (i64, serde_json::Value)> = BTreeMap::new();
+    for rec in body["records"].as_array().unwrap() {
+        let Some(id) = rec["id"].as_str() else {
+            continue;
+        };
+        let at = chrono::DateTime::parse_from_rfc3339(rec["updated_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp_micros();
+        if latest.get(id).is_none_or(|(t, _)| at >= *t) {
+            latest.insert(id.to_owned(), (at, rec.clone()));
+        }
+    }
+    let mut totals: BTreeMap<String, (i64, i128)> = BTreeMap::new();
+    for (_, rec) in latest.values() {
+        if rec["status"] != "settled" {
+            continue;
+        }
+        let cents: i128 = rec["amount"]
+            .as_str()
+            .unwrap()
+            .replace('.', "")
+            .parse()
+            .unwrap();
+        let entry = totals
+            .entry(rec["currency"].as_str().unwrap().to_owned())
+            .or_default();
+        entry.0 += 1;
+        entry.1 += cents;
+    }
+    totals.into_iter().map(|(c, (n, t))| (c, n, t)).collect()
+}
+
+#[test]
+fn gold_reads_back_with_the_expected_rows() {
+    use arrow::array::{AsArray, RecordBatch};
+    use arrow::datatypes::{Decimal128Type, Int64Type};
+
+    let ws = example();
+    ws.run(&[]).assert_ok();
+    for d in 1..=DAYS as u32 {
+        let files = ws.data_files("gold/daily_totals", &day(d));
+        assert_eq!(files.len(), 1);
+        let bytes = bytes::Bytes::from(std::fs::read(&files[0]).unwrap());
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap();
+        let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
+        let mut rows = Vec::new();
+        for b in &batches {
+            let currency = b.column_by_name("currency").unwrap().as_string::<i32>();
+            let count = b
+                .column_by_name("transactions")
+                .unwrap()
+                .as_primitive::<Int64Type>();
+            let total = b
+                .column_by_name("total")
+                .unwrap()
+                .as_primitive::<Decimal128Type>();
+            for i in 0..b.num_rows() {
+                rows.push((currency.value(i).to_owned(), count.value(i), total.value(i)));
+            }
+        }
+        let label = format!("2025-02-{d:02}");
+        assert_eq!(
+            rows,
+            expected_daily_totals(&ws.path().join("landing"), &label),
+            "{label}"
+        );
+    }
+
+    // Where Python has DuckDB, it reads the Hive-partitioned folder as is.
+    let script = r#"
+import duckdb, sys
+rows = duckdb.sql("""
+  SELECT count(DISTINCT date), sum(transactions)
+  FROM read_parquet('store/gold/daily_totals/*/*.parquet', hive_partitioning = true)
+""").fetchall()
+print(rows[0][0], rows[0][1])
+"#;
+    match std::process::Command::new("python3")
+        .args(["-c", script])
+        .current_dir(ws.path())
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let mut parts = text.split_whitespace();
+            assert_eq!(parts.next(), Some("16"), "{text}");
+            let expected: i64 = (1..=DAYS as u32)
+                .flat_map(|d| {
+                    expected_daily_totals(&ws.path().join("landing"), &format!("2025-02-{d:02}"))
+                })
+                .map(|(_, n, _)| n)
+                .sum();
+            assert_eq!(parts.next(), Some(expected.to_string().as_str()), "{text}");
+        }
+        other => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must have python3 with duckdb: {other:?}"
+            );
+            eprintln!("SKIPPED the DuckDB check: python3 with duckdb is not available ({other:?})");
+        }
+    }
+}
