@@ -237,16 +237,11 @@ pub fn plan_plugin_partition(
     let refs = recipe.input_refs();
     let key = plugin_key(plugin_sha256, &params, &refs);
     let recipe = Recipe { key, ..recipe };
-    let state = match observed {
-        Observed::Missing => State::Missing,
-        Observed::Invalid(e) => State::Damaged(e.to_string()),
-        Observed::Damaged(_, why) => State::Damaged(why.clone()),
-        Observed::Intact(m) if m.invalidated.is_some() => State::Stale(format!(
-            "invalidated {}",
-            m.invalidated.as_deref().unwrap_or_default()
-        )),
-        Observed::Intact(m) if m.key == recipe.key => State::Fresh,
-        Observed::Intact(m) => State::Stale(stale_reason(m, plugin_sha256, &params, &refs)),
+    let state = match (unusable(observed), observed) {
+        (Some(state), _) => state,
+        (None, Observed::Intact(m)) if m.key == recipe.key => State::Fresh,
+        (None, Observed::Intact(m)) => State::Stale(stale_reason(m, plugin_sha256, &params, &refs)),
+        (None, _) => unreachable!("unusable() covers every partition that is not intact"),
     };
     (state, Some(recipe))
 }
@@ -290,18 +285,24 @@ fn stale_reason(
 /// Plans one partition of a raw dataset: only what the store holds matters,
 /// except that a source may ask to refetch its most recent periods.
 pub fn plan_raw_partition(observed: &Observed, refetch: bool) -> State {
+    match unusable(observed) {
+        Some(state) => state,
+        None if refetch => State::Stale("recent period, refetched on every run".into()),
+        None => State::Fresh,
+    }
+}
+
+/// The state of a partition that must be (re)computed whatever its key:
+/// missing, damaged, or invalidated. `None` for an intact partition.
+fn unusable(observed: &Observed) -> Option<State> {
     match observed {
-        Observed::Missing => State::Missing,
-        Observed::Invalid(e) => State::Damaged(e.to_string()),
-        Observed::Damaged(_, why) => State::Damaged(why.clone()),
-        Observed::Intact(m) if m.invalidated.is_some() => State::Stale(format!(
-            "invalidated {}",
-            m.invalidated.as_deref().unwrap_or_default()
-        )),
-        Observed::Intact(_) if refetch => {
-            State::Stale("recent period, refetched on every run".into())
-        }
-        Observed::Intact(_) => State::Fresh,
+        Observed::Missing => Some(State::Missing),
+        Observed::Invalid(e) => Some(State::Damaged(e.to_string())),
+        Observed::Damaged(_, why) => Some(State::Damaged(why.clone())),
+        Observed::Intact(m) => m
+            .invalidated
+            .as_ref()
+            .map(|when| State::Stale(format!("invalidated {when}"))),
     }
 }
 

@@ -114,6 +114,36 @@ impl GlobalOptions {
     }
 }
 
+/// Which partitions a command looks at.
+#[derive(Args)]
+pub struct Selection {
+    /// Only partitions from this period on (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<NaiveDateTime>,
+    /// Only partitions up to this period (YYYY-MM-DD, inclusive).
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<NaiveDateTime>,
+    /// Only this dataset (`layer/name`); repeat for more.
+    #[arg(long = "dataset", value_name = "NAME")]
+    pub datasets: Vec<String>,
+}
+
+impl Selection {
+    /// Applies the selection to run options, checking dataset names.
+    pub fn apply(
+        &self,
+        pipeline: &Pipeline,
+        options: &mut strata::executor::RunOptions,
+    ) -> Result<()> {
+        options.from = self.from;
+        options.to = self.to;
+        for name in &self.datasets {
+            options.datasets.push(dataset_arg(pipeline, name)?);
+        }
+        Ok(())
+    }
+}
+
 /// How a writing command takes the run lease.
 #[derive(Args)]
 pub struct LeaseOptions {

@@ -4,13 +4,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use chrono::NaiveDateTime;
 use clap::Args;
 use serde_json::json;
 
 use strata::executor::{self, Outcome, Report, RunOptions};
 
-use super::{GlobalOptions, LeaseOptions, dataset_arg, parse_time};
+use super::{GlobalOptions, LeaseOptions, Selection};
 
 /// Compute every partition that is missing, damaged or stale, and nothing else.
 ///
@@ -20,15 +19,8 @@ use super::{GlobalOptions, LeaseOptions, dataset_arg, parse_time};
 /// waiting for its data.
 #[derive(Args)]
 pub struct RunCommand {
-    /// Only partitions from this period on (YYYY-MM-DD).
-    #[arg(long, value_parser = parse_time)]
-    from: Option<NaiveDateTime>,
-    /// Only partitions up to this period (YYYY-MM-DD, inclusive).
-    #[arg(long, value_parser = parse_time)]
-    to: Option<NaiveDateTime>,
-    /// Only this dataset (`layer/name`); repeat for more. Others are planned but not run.
-    #[arg(long = "dataset", value_name = "NAME")]
-    datasets: Vec<String>,
+    #[command(flatten)]
+    selection: Selection,
     /// Partitions computed at once [default: number of cores].
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
@@ -74,15 +66,11 @@ impl RunCommand {
         let pipeline = global.load_pipeline()?;
         let store = global.open_store(&pipeline)?;
         let mut options = RunOptions::new(global.now());
-        options.from = self.from;
-        options.to = self.to;
+        self.selection.apply(&pipeline, &mut options)?;
         options.verify = self.verify;
         options.cache_dir = global.cache_dir();
         if let Some(jobs) = self.jobs {
             options.jobs = jobs.max(1);
-        }
-        for name in &self.datasets {
-            options.datasets.push(dataset_arg(&pipeline, name)?);
         }
         let lease = self.lease.acquire(&store).await?;
         tracing::debug!("holding the run lease: {}", lease.record());

@@ -3,28 +3,20 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use chrono::NaiveDateTime;
 use clap::Args;
 
 use strata::executor::{self, RunOptions};
 use strata::planner::State;
 
-use super::{GlobalOptions, dataset_arg, parse_time};
+use super::{GlobalOptions, Selection};
 
 /// Rehash every data file against its manifest and report damaged
 /// partitions. Changes nothing; `host run --verify` heals what it finds.
 /// Exit status 1 if anything is damaged.
 #[derive(Args)]
 pub struct VerifyCommand {
-    /// Only partitions from this period on (YYYY-MM-DD).
-    #[arg(long, value_parser = parse_time)]
-    from: Option<NaiveDateTime>,
-    /// Only partitions up to this period (YYYY-MM-DD, inclusive).
-    #[arg(long, value_parser = parse_time)]
-    to: Option<NaiveDateTime>,
-    /// Only this dataset (`layer/name`); repeat for more.
-    #[arg(long = "dataset", value_name = "NAME")]
-    datasets: Vec<String>,
+    #[command(flatten)]
+    selection: Selection,
 }
 
 impl VerifyCommand {
@@ -34,11 +26,7 @@ impl VerifyCommand {
         let mut options = RunOptions::new(global.now());
         options.plan_only = true;
         options.verify = true;
-        options.from = self.from;
-        options.to = self.to;
-        for name in &self.datasets {
-            options.datasets.push(dataset_arg(&pipeline, name)?);
-        }
+        self.selection.apply(&pipeline, &mut options)?;
         let report = executor::run(&pipeline, &store, &options).await?;
         let mut checked = 0;
         let mut damaged = 0;
