@@ -54,6 +54,8 @@ pub struct RunOptions {
     pub plan_only: bool,
     /// Where compiled plugins are cached.
     pub cache_dir: Option<PathBuf>,
+    /// Draw progress bars (on a terminal) instead of a log line per partition.
+    pub progress: bool,
 }
 
 impl RunOptions {
@@ -69,6 +71,7 @@ impl RunOptions {
             now,
             plan_only: false,
             cache_dir: None,
+            progress: false,
         }
     }
 }
@@ -188,7 +191,7 @@ pub async fn run(pipeline: &Pipeline, store: &Store, options: &RunOptions) -> Re
         let mut outcomes: HashMap<usize, ComputeResult> = HashMap::new();
         if !work.is_empty() {
             let job = DatasetJob::prepare(pipeline, dataset, store, &runtime, options).await;
-            let bar = progress_bar(&dataset.id, work.len());
+            let bar = progress_bar(&dataset.id, work.len(), options.progress);
             let results: Vec<(usize, ComputeResult)> = futures::stream::iter(work)
                 .map(|i| {
                     let job = job.clone();
@@ -228,12 +231,17 @@ pub async fn run(pipeline: &Pipeline, store: &Store, options: &RunOptions) -> Re
                     let changed = previous
                         .as_ref()
                         .is_none_or(|p| p.content_hash != manifest.content_hash);
-                    tracing::info!(
+                    let line = format!(
                         "{} {partition}: computed ({}){}",
                         dataset.id,
                         state.reason(),
                         if changed { "" } else { ", output unchanged" }
                     );
+                    if options.progress {
+                        tracing::debug!("{line}");
+                    } else {
+                        tracing::info!("{line}");
+                    }
                     (Outcome::Computed { changed }, Ok(Arc::new(manifest)))
                 }
                 (Some(Err((outcome, why))), _) => (outcome, Err(why)),
@@ -275,11 +283,13 @@ pub async fn run(pipeline: &Pipeline, store: &Store, options: &RunOptions) -> Re
     Ok(report)
 }
 
-fn progress_bar(dataset: &DatasetId, len: usize) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(len as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
+fn progress_bar(dataset: &DatasetId, len: usize, visible: bool) -> indicatif::ProgressBar {
+    let target = if visible {
+        indicatif::ProgressDrawTarget::stderr()
+    } else {
+        indicatif::ProgressDrawTarget::hidden()
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len as u64), target);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{prefix:>24} [{bar:30}] {pos}/{len} {elapsed}")
             .expect("valid template")

@@ -1,5 +1,6 @@
 //! `host run`: bring every partition up to date.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -69,6 +70,7 @@ impl RunCommand {
         self.selection.apply(&pipeline, &mut options)?;
         options.verify = self.verify;
         options.cache_dir = global.cache_dir();
+        options.progress = std::io::stderr().is_terminal() && !global.quiet && global.verbose == 0;
         if let Some(jobs) = self.jobs {
             options.jobs = jobs.max(1);
         }

@@ -257,6 +257,24 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Every import of the component in `bytes`, granted or not, without
+    /// loading it as a plugin: for `host plugin inspect`, which must show
+    /// what a refused plugin asks for. Compiles it (or takes it from the
+    /// cache) but never instantiates it.
+    pub fn component_imports(&self, path: &Path, bytes: &[u8]) -> Result<Vec<String>, LoadError> {
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let (component, _) =
+            self.cache
+                .load(&self.engine, &sha256, bytes)
+                .map_err(|e| LoadError::Invalid {
+                    path: path.to_owned(),
+                    message: format!("{e:#}"),
+                })?;
+        Ok(import_names(&self.engine, &component))
+    }
+}
+
 /// The import names of a component (`wasi:io/streams@0.2.6`, …).
 fn import_names(engine: &Engine, component: &Component) -> Vec<String> {
     component
