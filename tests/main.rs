@@ -1,7 +1,10 @@
 //! Integration tests: one binary, so the plugins and the host link once.
 
 mod http_source;
+mod manifests;
+mod object_stores;
 mod pipeline;
+mod polyglot;
 mod reliability;
 mod runtime;
 mod util;

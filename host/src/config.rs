@@ -652,7 +652,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             (unit, 1)
         };
         rest = &rest[len..];
-        total += unit * u32::try_from(n).map_err(|_| bad())?;
+        total = total
+            .checked_add(unit * u32::try_from(n).map_err(|_| bad())?)
+            .ok_or_else(bad)?;
     }
     Ok(total)
 }
@@ -675,7 +677,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "GB" => 1_000_000_000,
         _ => return Err(format!("`{text}`: unknown size unit; use KiB, MiB or GiB")),
     };
-    Ok(n * mult)
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{text}` is too large a size"))
 }
 
 #[cfg(test)]

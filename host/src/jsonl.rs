@@ -24,7 +24,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::ArrayRef;
+use arrow::array::{ArrayRef, make_array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::json::reader::ReaderBuilder;
@@ -50,17 +50,16 @@ pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Decimals as their exact text, zoned timestamps in UTC (so that the `Z`
-/// the writer appends is true).
+/// Decimals as their exact text; zoned timestamps labelled `+00:00` (their
+/// values are UTC already), the zone Arrow can format and parse without a
+/// time zone database.
 fn prepare(batch: &RecordBatch) -> Result<RecordBatch, String> {
     let converted = |dt: &DataType| match dt {
         DataType::Decimal32(..)
         | DataType::Decimal64(..)
         | DataType::Decimal128(..)
         | DataType::Decimal256(..) => Some(DataType::Utf8),
-        DataType::Timestamp(unit, Some(tz)) if tz.as_ref() != "UTC" => {
-            Some(DataType::Timestamp(*unit, Some("UTC".into())))
-        }
+        DataType::Timestamp(..) => utc_offset(dt),
         _ => None,
     };
     let schema = batch.schema();
@@ -76,8 +75,12 @@ fn prepare(batch: &RecordBatch) -> Result<RecordBatch, String> {
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
         match converted(field.data_type()) {
             Some(to) => {
-                let column = cast(column.as_ref(), &to)
-                    .map_err(|e| format!("cannot write column `{}` as JSON: {e}", field.name()))?;
+                let column = if matches!(to, DataType::Timestamp(..)) {
+                    relabel(column, &to)
+                } else {
+                    cast(column.as_ref(), &to)
+                }
+                .map_err(|e| format!("cannot write column `{}` as JSON: {e}", field.name()))?;
                 fields.push(field.as_ref().clone().with_data_type(to));
                 columns.push(column);
             }
@@ -90,23 +93,84 @@ fn prepare(batch: &RecordBatch) -> Result<RecordBatch, String> {
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())
 }
 
+/// A zoned timestamp type as `+00:00`; `None` for any other type.
+fn utc_offset(dt: &DataType) -> Option<DataType> {
+    match dt {
+        DataType::Timestamp(unit, Some(tz)) if tz.as_ref() != UTC_OFFSET => {
+            Some(DataType::Timestamp(*unit, Some(UTC_OFFSET.into())))
+        }
+        _ => None,
+    }
+}
+
+const UTC_OFFSET: &str = "+00:00";
+
+/// The same values under another type of the same layout (a time zone label).
+fn relabel(column: &ArrayRef, to: &DataType) -> Result<ArrayRef, arrow::error::ArrowError> {
+    if column.data_type() == to {
+        return Ok(column.clone());
+    }
+    let data = column
+        .to_data()
+        .into_builder()
+        .data_type(to.clone())
+        .build()?;
+    Ok(make_array(data))
+}
+
+/// `schema` with zoned timestamps as `+00:00`.
+fn decodable(schema: &SchemaRef) -> SchemaRef {
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| utc_offset(f.data_type()).is_some())
+    {
+        return schema.clone();
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match utc_offset(f.data_type()) {
+            Some(to) => f.as_ref().clone().with_data_type(to),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
 /// JSON lines read by `schema`. An error names the first line that does not
 /// fit (counting from 1 in this chunk of output), the field and why.
 pub fn decode(bytes: &[u8], schema: SchemaRef) -> Result<Vec<RecordBatch>, String> {
-    let read = |bytes: &[u8], schema: SchemaRef| -> Result<Vec<RecordBatch>, String> {
-        ReaderBuilder::new(schema)
+    let reading = decodable(&schema);
+    let read = |bytes: &[u8]| -> Result<Vec<RecordBatch>, String> {
+        ReaderBuilder::new(reading.clone())
             .with_strict_mode(true)
             .with_batch_size(DECODE_BATCH_ROWS)
             .build(bytes)
             .and_then(|reader| reader.collect::<Result<Vec<_>, _>>())
             .map_err(|e| e.to_string())
     };
-    let whole = match read(bytes, schema.clone()) {
-        Ok(batches) => return Ok(batches),
+    let whole = match read(bytes) {
+        Ok(batches) if Arc::ptr_eq(&reading, &schema) => return Ok(batches),
+        Ok(batches) => {
+            return batches
+                .iter()
+                .map(|batch| {
+                    let columns = batch
+                        .columns()
+                        .iter()
+                        .zip(schema.fields())
+                        .map(|(c, f)| relabel(c, f.data_type()))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    RecordBatch::try_new(schema.clone(), columns)
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string());
+        }
         Err(e) => e,
     };
     for (index, line) in bytes.split(|b| *b == b'\n').enumerate() {
-        if let Err(e) = read(line, schema.clone()) {
+        if let Err(e) = read(line) {
             return Err(format!(
                 "JSON line {}: {}",
                 index + 1,
@@ -162,7 +226,7 @@ fn explain(line: &[u8], schema: &SchemaRef) -> Option<String> {
         }
         let single = Arc::new(Schema::new(vec![Field::new(
             field.name(),
-            field.data_type().clone(),
+            utc_offset(field.data_type()).unwrap_or_else(|| field.data_type().clone()),
             true,
         )]));
         let text = serde_json::json!({ field.name(): value }).to_string();

@@ -9,6 +9,11 @@
 //! `aggregate`, `test_panic`, `test_passthrough`, …) and the feature variants
 //! `json_to_table_legacy` (feature `legacy-offsets`) and
 //! `test_passthrough_alter` (feature `alter`). See [`NAMES`].
+//!
+//! The Python plugins (`clean_dedupe_py`, `test_misbehave_py`) and the
+//! JavaScript ones (`aggregate_js`, `test_misbehave_js`,
+//! `test_arrow_passthrough_js`) are there when their toolchains were found
+//! at build time; [`missing`] tells why one is not.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +32,9 @@ pub fn dir() -> &'static Path {
 /// If there is no plugin of that name, or its file is gone.
 pub fn wasm(name: &str) -> PathBuf {
     let normalized = name.trim_end_matches(".wasm").replace('-', "_");
+    if let Some(why) = missing(&normalized) {
+        panic!("the plugin `{normalized}` was not built: {why}");
+    }
     if !NAMES.contains(&normalized.as_str()) {
         panic!(
             "no test plugin named `{name}`; the plugins are: {}.\n\
@@ -43,4 +51,14 @@ pub fn wasm(name: &str) -> PathBuf {
         );
     }
     path
+}
+
+/// Why a plugin was not built (its toolchain was missing at build time:
+/// the message says what to install), or `None`.
+pub fn missing(name: &str) -> Option<&'static str> {
+    let normalized = name.trim_end_matches(".wasm").replace('-', "_");
+    MISSING
+        .iter()
+        .find(|(n, _)| *n == normalized)
+        .map(|(_, why)| *why)
 }

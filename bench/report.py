@@ -1,0 +1,292 @@
+"""Writes docs/benchmarks.md from the results bench.py collected
+(bench/work/SCALE/results.json), with bench/analysis.md appended as its
+hand-written part."""
+import json
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+
+PEERS = ("duckdb", "polars", "spark")
+NAMES = {"strata": "Strata", "strata (incl. raw ingest)": "Strata, raw ingest included",
+         "duckdb": "DuckDB", "polars": "Polars", "spark": "PySpark (local)"}
+
+
+def secs(x):
+    if x is None:
+        return "–"
+    return f"{x * 1000:.0f} ms" if x < 1 else f"{x:.2f} s"
+
+
+def mib(x):
+    return "–" if x is None else f"{x:,.0f} MiB"
+
+
+def ratio(x):
+    return "–" if x is None else f"{x:.2f}×"
+
+
+def median(r, key, system="strata"):
+    s = r.get("scenarios", {}).get(key, {}).get("systems", {}).get(system)
+    return s and s["median"]
+
+
+def table(scenario, baseline="strata"):
+    systems = scenario["systems"]
+    base = systems.get(baseline, {}).get("median")
+    lines = ["| system | median | min – max | runs | peak RSS | load (1 min) | time ÷ Strata's |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, s in systems.items():
+        rel = s["median"] / base if base else None
+        lines.append(f"| {NAMES.get(name, name)} | {secs(s['median'])} | {secs(s['min'])} – {secs(s['max'])} "
+                     f"| {s['n']} | {mib(s['rss_mib'])} | {s['load'][0]:.1f} – {s['load'][1]:.1f} | {ratio(rel)} |")
+    for name, why in scenario.get("failures", {}).items():
+        first = why.strip().splitlines()[-1][:200] if why.strip() else "?"
+        lines.append(f"| {NAMES.get(name, name)} | failed | | | | | `{first}` |")
+    return "\n".join(lines)
+
+
+def strata_note(scenario):
+    samples = scenario["systems"].get("strata", {}).get("samples", [])
+    if not samples or not samples[-1].get("note"):
+        return ""
+    rows = ["| dataset | computed | output changed | partitions |", "| --- | ---: | ---: | --- |"]
+    for d, v in samples[-1]["note"].items():
+        parts = ", ".join(p.removeprefix("date=") for p in v["partitions"]) if v.get("partitions") else ""
+        rows.append(f"| `{d}` | {v['computed']} | {v['changed']} | {parts} |")
+    return "What Strata's last run of this scenario computed (`host run --json`):\n\n" + "\n".join(rows)
+
+
+def targets(r):
+    out = []
+    s1 = median(r, "s1")
+
+    def add(name, value, text, ok):
+        out.append(f"| {name} | {text} | {'met' if ok else ('**missed**' if ok is not None else 'not measured')} |")
+
+    spark, duck = median(r, "s1", "spark"), median(r, "s1", "duckdb")
+    add("full build ≥ 5× faster than PySpark local", None,
+        f"PySpark ÷ Strata = {ratio(spark / s1)}" if spark and s1 else "–",
+        (spark / s1 >= 5) if spark and s1 else None)
+    add("full build within 1.5× of DuckDB", None,
+        f"Strata ÷ DuckDB = {ratio(s1 / duck)}" if duck and s1 else "–",
+        (s1 / duck <= 1.5) if duck and s1 else None)
+    s2 = median(r, "s2")
+    add("no-op run < 1% of the full build", None,
+        f"{s2 / s1 * 100:.1f}% ({secs(s2)} of {secs(s1)})" if s2 and s1 else "–",
+        (s2 / s1 < 0.01) if s2 and s1 else None)
+    s5 = r.get("scenarios", {}).get("s5")
+    if s5:
+        noop = s5["systems"].get("host run (no-op)", {}).get("median")
+        status = s5["systems"].get("host status", {}).get("median")
+        n = s5.get("partitions")
+        add(f"no-op run < 0.5 s for 14,600 partitions, local disk", None,
+            f"{secs(noop)} for {n:,} partitions (`host status`: {secs(status)})" if noop else "–",
+            (noop < 0.5) if noop and n == 14600 else None)
+    s3 = median(r, "s3")
+    add("heal of one day < 5% of the full build", None,
+        f"{s3 / s1 * 100:.1f}% ({secs(s3)})" if s3 and s1 else "–",
+        (s3 / s1 < 0.05) if s3 and s1 else None)
+    peers = {p: median(r, "s3", p) for p in PEERS if median(r, "s3", p)}
+    if s3 and peers:
+        worst = min(peers, key=peers.get)
+        add("heal ≥ 10× faster than every peer's heal", None,
+            ", ".join(f"{NAMES[p]} {ratio(v / s3)}" for p, v in peers.items()),
+            peers[worst] / s3 >= 10)
+    s4r = r.get("scenarios", {}).get("s4")
+    if s4r:
+        note = (s4r["systems"].get("strata", {}).get("samples") or [{}])[-1].get("note") or {}
+        offs = set(s4r.get("offset_days", []))
+        silver = set(p.removeprefix("date=") for p in (note.get("silver/transactions", {}).get("partitions") or []))
+        daily = set(p.removeprefix("date=") for p in (note.get("gold/daily_totals", {}).get("partitions") or []))
+        only = bool(note) and silver == offs and daily <= offs
+        add("fix: silver and gold recompute only the changed days", None,
+            f"silver {len(silver)} days, daily totals {len(daily)} days, 7-day rolling "
+            f"{note.get('gold/rolling_7d', {}).get('computed', '?')} days (those whose window holds one)", only)
+        s4 = median(r, "s4")
+        add("fix costs < half of a full build", None,
+            f"{s4 / s1 * 100:.0f}% ({secs(s4)})" if s4 and s1 else "–",
+            (s4 / s1 < 0.5) if s4 and s1 else None)
+    s6 = r.get("scenarios", {}).get("s6", {}).get("throughput", {})
+    for plugin, modes in s6.items():
+        w, n = modes.get("wasm"), modes.get("native")
+        if w and n:
+            q = w["rows_per_second"] / n["rows_per_second"]
+            add(f"wasm ≥ half of native: {plugin}", None, f"wasm ÷ native = {q:.2f}", q >= 0.5)
+    s7 = r.get("scenarios", {}).get("s7")
+    if s7 and "strata" in s7["systems"]:
+        rss = s7["systems"]["strata"]["rss_mib"]
+        add(f"peak RSS < 1 GiB for a {s7['raw_bytes'] / 1e9:.2f} GB day", None, mib(rss), rss < 1024)
+    return "\n".join(["| target | measured | |", "| --- | --- | --- |", *out])
+
+
+def write(r, path):
+    m, v, w = r["machine"], r["versions"], r["workload"]
+    sc = r["scenarios"]
+    doc = [
+        "# Benchmarks",
+        "",
+        f"Strata against PySpark (local mode), DuckDB and Polars on the same medallion pipeline "
+        f"(issue 7). Made by `bench/run {r['scale']}` on {m['date']}; that one command reproduces "
+        f"it (it builds the host and plugins in release, installs the peers with pip into "
+        f"`bench/.venv`, generates the workload and runs every scenario). Raw numbers: "
+        f"`bench/work/{r['scale']}/results.json`.",
+        "",
+        "## Targets",
+        "",
+        "Goals from the issue, as ratios from this one run (medians), not assertions.",
+        "",
+        targets(r),
+        "",
+        "## Machine, load, versions",
+        "",
+        f"- {m['cpu']}, {m['cores']} cores, {m['memory']} memory, Linux {m['kernel']}; local disk `{m['disk']}`.",
+        "- The machine is shared: other engineers compile Rust on the same two cores while this runs. "
+        "Systems alternate within every round (the first one rotating from round to round) so that "
+        "load falls on all alike; each table gives the 1-minute load average seen before its runs, "
+        "and each scenario below the `uptime` at its start. Treat differences under ~20% as noise.",
+        "- Versions: " + ", ".join(val if val.lower().startswith(k) else f"{k} {val}"
+                                   for k, val in v.items()) + ".",
+        f"- Whole run: {r.get('total_seconds', 0) / 60:.0f} minutes.",
+        "",
+        "## Workload and pipeline",
+        "",
+        f"`bench/generate.py` (seeded): {w['days']} days × {w['rows_per_day']:,} records of a payments "
+        f"API's daily response, {w['raw_bytes'] / 1e6:,.0f} MB of raw JSON in all; about 2% exact "
+        "duplicates, 2.5% late corrections (same id, later `updated_at`), 0.2% records without an id, "
+        "a third of customer ids and a sixth of merchants null, messy merchant names; on three days "
+        "timestamps carry `+02:00` and some corrections a `Z` (a bronze plugin that ignores offsets "
+        "keeps another version of those ids: scenario 4).",
+        "",
+        "Every system computes the pipeline of `examples/transactions`: bronze (typed columns: "
+        "decimal(12,2) amounts, UTC timestamps), silver (no null ids, merchant trimmed and "
+        "lower-cased, latest version per id), gold `daily_totals` (settled count, sum, exact average, "
+        "max per currency and day) and `rolling_7d` (settled count and sum per currency over the 7 "
+        "days up to each day), all as Hive-partitioned Parquet (`<layer>/<name>/date=…/`).",
+        "",
+        "- **Strata**: `target/release/host run` on `bench/work/SCALE/strata/pipeline.toml` (generated "
+        "by `bench/bench.py`), plugins from `plugins/target/wasm32-wasip2/release`, compiled "
+        "components cached before timing, `--jobs` default (2).",
+        "- **DuckDB**: `bench/peers/duckdb_pipeline.py`, one SQL statement per layer over all days, "
+        "`COPY … PARTITION_BY (date)`.",
+        "- **Polars**: `bench/peers/polars_pipeline.py`, eager/lazy frames, one Parquet file per day.",
+        "- **PySpark**: `bench/peers/spark_pipeline.py`, `local[*]`, the notebook way: each day's JSON "
+        "read (multi-line) and exploded, casts, `dropDuplicates`, a `row_number` window for the latest "
+        "version, `groupBy`, `write.partitionBy('date')` (dynamic partition overwrite when healing). "
+        "JVM start is part of every PySpark time.",
+        "",
+        "Times are wall-clock of the whole command (process start, JVM start, imports included), "
+        "from Python's `perf_counter` around `/usr/bin/time -v`. Peak RSS is the larger of GNU "
+        "time's *Maximum resident set size* and the summed RSS of the command's whole process tree "
+        "sampled every 50 ms (GNU time alone misses PySpark's JVM, which nobody waits for).",
+        "",
+    ]
+    checks = r.get("gold_checks", {})
+    if checks:
+        doc += ["## Output check", "",
+                "After scenarios 1, 3 and 4, every peer's gold tables are compared with Strata's row by "
+                "row through DuckDB (full outer join on date and currency): same rows, same counts, "
+                "totals and maxima exactly; averages (decimal(38,6)) to within one unit of the last "
+                "digit, since each engine rounds its own division.", "",
+                "| after | system | daily_totals rows | rolling_7d rows | equal |", "| --- | --- | ---: | ---: | --- |"]
+        for label, c in checks.items():
+            for peer, t in c.items():
+                ok = all(x["equal"] for x in t.values())
+                avg = t["daily_totals"]["max_average_diff"]
+                doc.append(f"| {label} | {NAMES[peer]} | {t['daily_totals']['peer_rows']} | "
+                           f"{t['rolling_7d']['peer_rows']} | {'yes' if ok else '**no**'}"
+                           f"{'' if avg == 0 else f' (average off by up to {avg:g})'} |")
+        doc.append("")
+
+    def section(key, heading, text):
+        if key not in sc:
+            return
+        s = sc[key]
+        doc.extend([f"## {heading}", "", text, "", f"`uptime` at the start: `{s['uptime']}`", "",
+                    table(s), ""])
+        note = strata_note(s) if key in ("s1", "s2", "s3", "s4", "s7") else ""
+        if note:
+            doc.extend([note, ""])
+
+    section("s1", "Scenario 1: full build",
+            "Every system builds bronze, silver and gold from the landing files into an empty output. "
+            "For Strata the raw layer (a byte-for-byte copy of the landing files, which the peers read "
+            "directly) is already in the store; the second Strata row starts from an empty store and "
+            "includes fetching raw.")
+    section("s2", "Scenario 2: second run, nothing changed",
+            "Strata: `host run` on the built store (plans from manifests, computes nothing). Peers: "
+            "their script again, as a scheduled job would run it.")
+    if "s3" in sc:
+        dl = sc["s3"].get("deleted", {})
+        section("s3", "Scenario 3: heal one day",
+                f"Before each run: delete silver {', '.join(dl.get('silver', []))}, daily_totals of the "
+                f"same day and the {len(dl.get('rolling_7d', []))} rolling_7d days whose window reads it. "
+                "Strata: `host run`. Peers: their `--mode heal`, which lists each layer's partition "
+                "folders and recomputes the days missing there, layer by layer.")
+    if "s4" in sc:
+        section("s4", "Scenario 4: fix a bronze plugin",
+                f"The store was built with `json_to_table_legacy.wasm` (ignores UTC offsets); before "
+                f"each run it is restored to that state and the pipeline points at the fixed "
+                f"`json_to_table.wasm`. Bronze output differs on {', '.join(sc['s4'].get('offset_days', []))}. "
+                "Strata: `host run`. Peers: recompute bronze and everything below (their full script).")
+    if "s5" in sc:
+        s5 = sc["s5"]
+        build = r.get("planner_build", {})
+        section("s5", "Scenario 5: planner scale",
+                f"A pipeline of 4 datasets (raw, bronze, silver, gold daily totals) × "
+                f"{s5['partitions'] // 4:,} daily partitions of tiny data, all fresh; the table times "
+                f"`host status --json` and a no-op `host run --json`, alternating. Building it (untimed "
+                f"setup) took {secs(build.get('seconds'))} for {build.get('partitions', 0):,} "
+                f"partitions (peak RSS {mib(build.get('rss_mib'))}). The ratio column is to `host status`.\n\n"
+                f"On an S3-compatible server: {s5.get('s3')}.")
+        # the baseline there is host status
+        doc[-2] = table(s5, "host status")
+    if "s6" in sc:
+        s6 = sc["s6"]
+        doc.extend(["## Scenario 6: WebAssembly against native", "",
+                    "Each shipped plugin's own source compiled natively (`bench/harness/native`, the "
+                    "plugin's `lib.rs` included unchanged) and as the release `.wasm` run through the "
+                    "host's runtime (`bench/harness/wasm`: `strata::runtime`, a fresh sandboxed instance "
+                    "per partition, Arrow IPC across the boundary, as `host run` does), on the same "
+                    "batches: the raw, bronze and silver partitions of the first days of scenario 1. "
+                    "`native` calls the `Transform` on record batches; `native+ipc` adds the IPC "
+                    "encoding and decoding on both sides that the wasm boundary also does. Rows per "
+                    "second: median over all timed passes (json-to-table counts records parsed, the "
+                    "others input rows).", "",
+                    f"`uptime` at the start: `{s6['uptime']}`", "",
+                    "| plugin | rows | native | native + IPC | wasm | wasm ÷ native |",
+                    "| --- | ---: | ---: | ---: | ---: | ---: |"])
+        for plugin, modes in s6.get("throughput", {}).items():
+            def rps(mode):
+                t = modes.get(mode)
+                return f"{t['rows_per_second'] / 1e6:.2f} M/s" if t else "–"
+            q = (modes["wasm"]["rows_per_second"] / modes["native"]["rows_per_second"]
+                 if "wasm" in modes and "native" in modes else None)
+            rows = next(iter(modes.values()))["rows"]
+            doc.append(f"| {plugin} | {rows:,} | {rps('native')} | {rps('native+ipc')} | {rps('wasm')} | "
+                       f"{'–' if q is None else f'{q:.2f}'} |")
+        doc.append("")
+    if "s7" in sc:
+        fetch = r.get("bigday_raw_fetch", {})
+        section("s7", "Scenario 7: one big day",
+                f"One day of {sc['s7']['raw_bytes'] / 1e9:.2f} GB of raw JSON in {sc['s7']['pages']} "
+                f"pages (API responses of about {sc['s7']['raw_bytes'] / sc['s7']['pages'] / 1e6:.0f} MB), "
+                "through bronze and silver only. Strata's raw layer is fetched once before (untimed: "
+                f"{secs(fetch.get('seconds'))}, peak RSS {mib(fetch.get('rss_mib'))}); plugin memory limit "
+                "4 GiB for this pipeline.")
+    doc += ["## Commands", "",
+            "```sh",
+            f"bench/run {r['scale']}                 # everything; writes this file",
+            f"bench/run {r['scale']} --only s1,s3     # some scenarios (later ones build what they need)",
+            "bench/run small                  # the CI smoke run: same code, small data, no time assertions",
+            "```", ""]
+    analysis = BENCH / "analysis.md"
+    if analysis.exists():
+        doc += [analysis.read_text().strip(), ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(doc))
+
+
+if __name__ == "__main__":
+    results = json.loads(Path(sys.argv[1]).read_text())
+    write(results, Path(sys.argv[2]))
