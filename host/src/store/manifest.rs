@@ -90,6 +90,8 @@ pub enum ManifestError {
     WrongPartition { found: String },
     #[error("manifest names a file outside its folder: `{0}`")]
     UnsafePath(String),
+    #[error("manifest names the file `{0}` twice")]
+    DuplicateFile(String),
     #[error("manifest records a malformed hash `{0}`")]
     BadHash(String),
     #[error("manifest's content hash does not match its file list")]
@@ -117,7 +119,10 @@ impl Manifest {
                 found: format!("{} {}", m.dataset, m.partition),
             });
         }
-        for f in &m.files {
+        for (i, f) in m.files.iter().enumerate() {
+            if m.files[..i].iter().any(|g| g.path == f.path) {
+                return Err(ManifestError::DuplicateFile(f.path.clone()));
+            }
             if !is_plain_file_name(&f.path) {
                 return Err(ManifestError::UnsafePath(f.path.clone()));
             }
@@ -230,6 +235,11 @@ mod tests {
         let mut m = ok.clone();
         m.files[0].sha256 = "abc".into();
         assert!(matches!(parse(&m), Err(ManifestError::BadHash(_))));
+
+        let mut m = ok.clone();
+        m.files.push(m.files[0].clone());
+        m.content_hash = content_hash(&m.files);
+        assert!(matches!(parse(&m), Err(ManifestError::DuplicateFile(_))));
 
         let mut m = ok.clone();
         m.format = 99;

@@ -298,9 +298,9 @@ impl Store {
         Ok(())
     }
 
-    /// Files in the partition folders of a dataset that no valid manifest
-    /// names: left by interrupted runs. Manifests themselves are never
-    /// listed (a run replaces a bad one).
+    /// Files in the partition folders of a dataset that no manifest names:
+    /// left by interrupted runs. Manifests themselves are never listed, and
+    /// folders whose manifest cannot be trusted are skipped.
     pub async fn garbage(&self, dataset: &DatasetId) -> Result<Vec<Path>> {
         let mut out = Vec::new();
         let mut folders: Vec<_> = self.scan(dataset).await?.into_iter().collect();
@@ -308,7 +308,11 @@ impl Store {
         for (partition, files) in folders {
             let named: Vec<String> = match self.read_manifest(dataset, &partition).await? {
                 ManifestRead::Valid(m) => m.files.into_iter().map(|f| f.path).collect(),
-                ManifestRead::Missing | ManifestRead::Invalid(_) => vec![],
+                ManifestRead::Missing => vec![],
+                // A manifest that cannot be trusted may still be the only
+                // record of data that cannot be fetched again: leave the
+                // folder to the next run, which replaces it whole.
+                ManifestRead::Invalid(_) => continue,
             };
             for name in files.keys() {
                 if name != MANIFEST_FILE && !named.contains(name) {
