@@ -109,9 +109,21 @@ function comparator(type) {
 /** The key of a group value, equal exactly when the values are. */
 function keyPart(value) {
   if (value === null || value === undefined) return "n";
+  if (typeof value === "string") return "s" + value;
   if (value instanceof Uint8Array) return "b" + hex(value);
   if (typeof value === "number" && Object.is(value, -0)) return "-0";
   return JSON.stringify(value);
+}
+
+/** The key of a row's group: length-prefixed parts, so never ambiguous. */
+function groupKey(row, groupBy) {
+  if (groupBy.length === 1) return keyPart(row[groupBy[0]]);
+  let key = "";
+  for (const g of groupBy) {
+    const part = keyPart(row[g]);
+    key += part.length + ":" + part;
+  }
+  return key;
 }
 
 function parseObjects(value, what, fields, required) {
@@ -353,7 +365,7 @@ class Aggregate extends Plugin {
     for (const row of rows) {
       if (!filters.every((f) => f.test(row[f.column]))) continue;
       this.rowsKept += 1;
-      const key = groupBy.map((g) => keyPart(row[g])).join("\u0000");
+      const key = groupKey(row, groupBy);
       let group = groups.get(key);
       if (group === undefined) {
         group = { keys: groupBy.map((g) => row[g] ?? null), states: accs.map((a) => a.start()) };

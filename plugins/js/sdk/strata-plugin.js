@@ -175,6 +175,14 @@ export function decimalScale(type) {
 
 /** "10.50" at scale 2 → 1050n: the unscaled integer. Throws on more decimals than `scale`. */
 export function parseDecimal(text, scale) {
+  // The fast path: the host writes exactly `scale` decimals.
+  if (typeof text === "string") {
+    const dot = text.indexOf(".");
+    if (scale > 0 ? dot > 0 && text.length - dot - 1 === scale : dot < 0) {
+      const digits = scale > 0 ? text.slice(0, dot) + text.slice(dot + 1) : text;
+      if (/^[+-]?\d+$/.test(digits)) return BigInt(digits);
+    }
+  }
   const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(String(text).trim());
   if (!m || (m[2] === "" && (m[3] ?? "") === "")) throw new BadInput(`\`${text}\` is not a decimal number`);
   let frac = m[3] ?? "";
