@@ -289,7 +289,10 @@ fn azure_backend(az: &AzureServer, test: &str) -> Backend {
 #[derive(Debug)]
 struct Recorder {
     inner: Arc<dyn ObjectStore>,
+    /// Writes and deletes, in order.
     log: Arc<Mutex<Vec<String>>>,
+    /// Paths read, in order.
+    gets: Mutex<Vec<String>>,
     fail_put: Mutex<Option<String>>,
 }
 
@@ -298,6 +301,7 @@ impl Recorder {
         let recorder = Arc::new(Recorder {
             inner: store.object_store().clone(),
             log: Arc::default(),
+            gets: Mutex::default(),
             fail_put: Mutex::new(None),
         });
         (
@@ -308,6 +312,10 @@ impl Recorder {
 
     fn take_log(&self) -> Vec<String> {
         std::mem::take(&mut *self.log.lock().unwrap())
+    }
+
+    fn take_gets(&self) -> Vec<String> {
+        std::mem::take(&mut *self.gets.lock().unwrap())
     }
 
     fn fail_puts_ending_with(&self, suffix: Option<&str>) {
@@ -367,6 +375,7 @@ impl ObjectStore for Recorder {
         location: &Path,
         options: GetOptions,
     ) -> object_store::Result<GetResult> {
+        self.gets.lock().unwrap().push(location.to_string());
         self.inner.get_opts(location, options).await
     }
 
@@ -619,7 +628,7 @@ async fn commit_protocol(store: &Store, name: &str) {
         "{name}: only the replaced file is deleted: {log:?}"
     );
     let listing = store.scan(&ds).await.unwrap();
-    let names: BTreeSet<&str> = listing[part].keys().map(String::as_str).collect();
+    let names: BTreeSet<&str> = listing[part].files.keys().map(String::as_str).collect();
     assert_eq!(
         names,
         BTreeSet::from(["part-b.parquet", "part-c.parquet", MANIFEST_FILE]),
@@ -698,7 +707,8 @@ async fn scan(store: &Store, name: &str) {
     put(store, "silver/tt/date=2025-02-01/w.parquet", b"w").await;
 
     let found = store.scan(&ds).await.unwrap();
-    let found: BTreeMap<String, BTreeMap<String, u64>> = found.into_iter().collect();
+    let found: BTreeMap<String, BTreeMap<String, u64>> =
+        found.into_iter().map(|(k, v)| (k, v.files)).collect();
     let expected: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::from([
         (
             "date=2025-02-01".to_owned(),
@@ -1386,6 +1396,7 @@ fn healing(driver: &dyn Driver, backend: &str) {
     let bronze = dataset("bronze", "transactions");
     let folder = rt.block_on(driver.store().scan(&bronze)).unwrap();
     let data_file = folder[&day(5)]
+        .files
         .keys()
         .find(|f| *f != MANIFEST_FILE)
         .unwrap()
@@ -1430,6 +1441,147 @@ fn binary_driver(backend: &Backend) -> BinaryDriver {
 fn healing_local_through_the_binary() {
     let backend = local_backend();
     healing(&binary_driver(&backend), "local");
+}
+
+/// Manifests read while planning on a backend whose store the test wraps:
+/// after a run, planning reads the four datasets' manifest caches and no
+/// `_manifest.json`; a manifest rewritten since is read again, alone; an
+/// unreadable cache falls back to the manifests with the same plan, and
+/// the next run writes it anew.
+fn manifest_cache(backend: &Backend, name: &str) {
+    let ws = healing_workspace(&backend.toml);
+    let path = ws.path().join("pipeline.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let pipeline = config::parse(&path, &text).unwrap();
+    // The backend's own config: it carries the credentials pipeline.toml leaves out.
+    let (store, recorder) = Recorder::wrap(&Store::open(&backend.config).unwrap());
+    let driver = LibraryDriver {
+        _ws: ws,
+        pipeline,
+        store,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let manifests_read = |gets: &[String]| -> Vec<String> {
+        gets.iter()
+            .filter(|g| g.ends_with(MANIFEST_FILE))
+            .cloned()
+            .collect()
+    };
+    let caches: BTreeSet<String> = HEALING_DATASETS
+        .iter()
+        .map(|d| format!("_strata/manifests/{d}.json"))
+        .collect();
+
+    driver.run(&rt);
+    let states = driver.status(&rt);
+    recorder.take_gets();
+    recorder.take_log();
+
+    only(&driver.run(&rt), &[], &format!("{name}: no-op run"));
+    let gets = recorder.take_gets();
+    assert_eq!(
+        manifests_read(&gets),
+        Vec::<String>::new(),
+        "{name}: no-op run"
+    );
+    assert_eq!(
+        gets.iter().filter(|g| caches.contains(*g)).count(),
+        caches.len(),
+        "{name}: every cache read once: {gets:?}"
+    );
+    assert!(
+        !recorder
+            .take_log()
+            .iter()
+            .any(|l| l.contains("_strata/manifests")),
+        "{name}: a no-op run rewrote a cache"
+    );
+    assert_eq!(driver.status(&rt), states, "{name}: status from the caches");
+    assert_eq!(manifests_read(&recorder.take_gets()), Vec::<String>::new());
+
+    // A manifest rewritten in place (as `host invalidate` does).
+    let silver = dataset("silver", "transactions");
+    let ManifestRead::Valid(mut m) = rt
+        .block_on(driver.store().read_manifest(&silver, &day(2)))
+        .unwrap()
+    else {
+        panic!("{name}: silver day 2 has no manifest");
+    };
+    m.invalidated = Some("2025-03-01T00:00:00Z".into());
+    rt.block_on(driver.store().rewrite_manifest(&silver, &m))
+        .unwrap();
+    recorder.take_gets();
+    let after = driver.status(&rt);
+    assert_eq!(
+        manifests_read(&recorder.take_gets()),
+        vec![Store::file_path(&silver, &day(2), MANIFEST_FILE).to_string()],
+        "{name}: only the rewritten manifest is read"
+    );
+    assert_eq!(
+        after[&("silver/transactions".to_owned(), day(2))],
+        "stale",
+        "{name}"
+    );
+    only(
+        &driver.run(&rt),
+        &[("silver/transactions", &[day(2)])],
+        &format!("{name}: the invalidated partition"),
+    );
+
+    // A cache that does not parse is ignored, and written anew.
+    let cache = Path::from("_strata/manifests/silver/transactions.json");
+    rt.block_on(
+        driver
+            .store()
+            .object_store()
+            .put(&cache, b"{ not json".to_vec().into()),
+    )
+    .unwrap();
+    recorder.take_gets();
+    recorder.take_log();
+    only(
+        &driver.run(&rt),
+        &[],
+        &format!("{name}: run with a broken cache"),
+    );
+    assert_eq!(
+        manifests_read(&recorder.take_gets()).len(),
+        HEALING_DAYS,
+        "{name}: the silver manifests are read"
+    );
+    assert!(
+        recorder.take_log().contains(&format!("put {cache}")),
+        "{name}: the cache is written anew"
+    );
+    assert_eq!(driver.status(&rt), states, "{name}: the same plan");
+    assert_eq!(manifests_read(&recorder.take_gets()), Vec::<String>::new());
+}
+
+#[test]
+fn manifest_cache_local() {
+    manifest_cache(&local_backend(), "local");
+}
+
+#[test]
+fn manifest_cache_memory() {
+    manifest_cache(&memory_backend(), "memory");
+}
+
+#[test]
+fn manifest_cache_s3() {
+    if let Some(s3) = s3_server("manifest_cache_s3") {
+        manifest_cache(&s3_backend(&s3, "manifest_cache_s3"), "s3");
+    }
+}
+
+#[test]
+fn manifest_cache_azure() {
+    if let Some(az) = azure_server("manifest_cache_azure") {
+        manifest_cache(&azure_backend(&az, "manifest_cache_azure"), "azure");
+    }
 }
 
 #[test]

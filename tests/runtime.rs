@@ -304,6 +304,68 @@ fn a_plugin_error_is_not_a_trap() {
     assert!(matches!(err, RunError::BadParams(_)), "{err:?}");
 }
 
+/// A raw batch of `files` bodies of `size` bytes each, every byte distinct
+/// by position so a reordering or truncation shows.
+fn large_raw(files: usize, size: usize) -> RecordBatch {
+    let bodies: Vec<Vec<u8>> = (0..files)
+        .map(|f| (0..size).map(|i| ((i * 31 + f * 7) % 251) as u8).collect())
+        .collect();
+    let names: Vec<String> = (0..files).map(|f| format!("page-{f}.json")).collect();
+    RecordBatch::try_new(
+        schema::raw_schema(),
+        vec![
+            Arc::new(StringArray::from_iter_values(&names)),
+            Arc::new(BinaryArray::from_iter_values(&bodies)),
+        ],
+    )
+    .unwrap()
+}
+
+#[test]
+/// wasmtime copies at most 128 MiB out of a guest per call unless told
+/// otherwise; a partition's output is bounded by its own limit instead.
+fn one_call_may_return_more_than_128_mib() {
+    let input = large_raw(5, 32 << 20);
+    let out = run("test_passthrough", &[], vec![input.clone()]).unwrap();
+    assert_eq!(concat(&out), input);
+}
+
+#[test]
+fn output_over_the_limit_fails_the_partition_naming_the_limit() {
+    let limits = Limits {
+        output_bytes: 2 << 20,
+        ..Limits::default()
+    };
+    // 8 MiB in one batch: more than the limit plus a call's allowance, so the
+    // copy out of the guest itself is refused.
+    let err = run_with(
+        "test_passthrough",
+        &[],
+        vec![large_raw(2, 4 << 20)],
+        &limits,
+    )
+    .expect_err("output over the limit");
+    assert!(
+        matches!(err, RunError::OutputLimit(l) if l == 2 << 20),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), "plugin output exceeded the limit of 2 MiB");
+    // Just over the limit but within one call's allowance: refused by the
+    // running total instead, with the same error.
+    let err = run_with(
+        "test_passthrough",
+        &[],
+        vec![large_raw(1, (2 << 20) + 4096)],
+        &limits,
+    )
+    .expect_err("output over the limit");
+    assert!(
+        matches!(err, RunError::OutputLimit(l) if l == 2 << 20),
+        "{err:?}"
+    );
+    good_plugin_still_runs();
+}
+
 #[test]
 fn flooding_stderr_is_bounded_and_not_fatal() {
     let limits = Limits {

@@ -27,13 +27,22 @@ use crate::schema;
 use crate::source::{Fetch, Source};
 use crate::store::manifest::{FORMAT_VERSION, content_hash, is_plain_file_name, sha256_hex};
 use crate::store::parquet_io::{self, ParquetSink};
-use crate::store::{FileEntry, Manifest, ManifestRead, Producer as ManifestProducer, Store};
+use crate::store::{
+    FileEntry, Health, Manifest, ManifestCache, ManifestRead, Producer as ManifestProducer, Store,
+};
 
 /// Raw files are handed to plugins in batches of about this many bytes.
 const RAW_BATCH_BYTES: usize = 16 << 20;
 
-/// A computed partition's manifest, or what happened instead and why.
-type ComputeResult = Result<Manifest, (Outcome, String)>;
+/// A computed partition, or what happened instead and why.
+type ComputeResult = Result<Committed, (Outcome, String)>;
+
+/// A partition as a run left it: its manifest, and the manifest's entity tag
+/// if the run wrote it and the store gives one.
+struct Committed {
+    manifest: Arc<Manifest>,
+    tag: Option<String>,
+}
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -137,6 +146,8 @@ pub async fn run(pipeline: &Pipeline, store: &Store, options: &RunOptions) -> Re
     let mut report = Report { datasets: vec![] };
     let periods = planner::pipeline_periods(pipeline, options.now);
     let period_of: HashMap<String, Period> = periods.iter().map(|p| (p.id(), *p)).collect();
+    // Datasets often share a plugin file: each is read and hashed once.
+    let mut plugin_hashes: HashMap<PathBuf, String> = HashMap::new();
     for dataset in &pipeline.datasets {
         let expected = planner::expected_partitions(pipeline, dataset, options.now);
         let selected = options.datasets.is_empty() || options.datasets.contains(&dataset.id);
@@ -150,15 +161,20 @@ pub async fn run(pipeline: &Pipeline, store: &Store, options: &RunOptions) -> Re
             }
         };
         let rehash = |partition: &str| options.verify && selected && in_range(partition);
-        let observed = observe(store, dataset, &expected, &rehash).await?;
+        let (observed, mut manifest_cache) = observe(store, dataset, &expected, &rehash).await?;
         let plugin_sha = match &dataset.producer {
-            Producer::Plugin { path, .. } => Some(
-                std::fs::read(path)
-                    .map(|b| sha256_hex(&b))
-                    .with_context(|| {
-                        format!("reading plugin {} of {}", path.display(), dataset.id)
-                    })?,
-            ),
+            Producer::Plugin { path, .. } => Some(match plugin_hashes.get(path) {
+                Some(sha) => sha.clone(),
+                None => {
+                    let sha = std::fs::read(path)
+                        .map(|b| sha256_hex(&b))
+                        .with_context(|| {
+                            format!("reading plugin {} of {}", path.display(), dataset.id)
+                        })?;
+                    plugin_hashes.insert(path.clone(), sha.clone());
+                    sha
+                }
+            }),
             Producer::Source(_) => None,
         };
         let refetch_from = match &dataset.producer {
@@ -227,7 +243,8 @@ pub async fn run(pipeline: &Pipeline, store: &Store, options: &RunOptions) -> Re
         for (i, (partition, state, _)) in planned.into_iter().enumerate() {
             let previous = observed[&partition].manifest().cloned();
             let (outcome, available) = match (outcomes.remove(&i), &state) {
-                (Some(Ok(manifest)), _) => {
+                (Some(Ok(Committed { manifest, tag })), _) => {
+                    manifest_cache.insert(&partition, tag, manifest.clone());
                     let changed = previous
                         .as_ref()
                         .is_none_or(|p| p.content_hash != manifest.content_hash);
@@ -242,7 +259,7 @@ pub async fn run(pipeline: &Pipeline, store: &Store, options: &RunOptions) -> Re
                     } else {
                         tracing::info!("{line}");
                     }
-                    (Outcome::Computed { changed }, Ok(Arc::new(manifest)))
+                    (Outcome::Computed { changed }, Ok(manifest))
                 }
                 (Some(Err((outcome, why))), _) => (outcome, Err(why)),
                 (None, State::Fresh) => (
@@ -274,6 +291,11 @@ pub async fn run(pipeline: &Pipeline, store: &Store, options: &RunOptions) -> Re
                 outcome,
             });
         }
+        if !options.plan_only {
+            store
+                .save_manifest_cache(&dataset.id, &mut manifest_cache)
+                .await;
+        }
         upstream.insert(dataset.id.clone(), (expected, availability));
         report.datasets.push(DatasetReport {
             dataset: dataset.id.to_string(),
@@ -300,43 +322,69 @@ fn progress_bar(dataset: &DatasetId, len: usize, visible: bool) -> indicatif::Pr
 }
 
 /// Reads what the store holds for every expected partition of a dataset:
-/// one LIST, and a GET of each manifest that is there.
-pub async fn observe(
+/// one LIST, the dataset's manifest cache, and a GET of each manifest the
+/// cache does not hold as listed (and of every one `rehash` names). Returns
+/// the cache brought up to date with what was read.
+async fn observe(
     store: &Store,
     dataset: &Dataset,
     expected: &[String],
     rehash: &(dyn Fn(&str) -> bool + Sync),
-) -> Result<HashMap<String, Observed>> {
-    let folders = store.scan(&dataset.id).await?;
+) -> Result<(HashMap<String, Observed>, ManifestCache)> {
+    let (folders, mut cache) =
+        tokio::join!(store.scan(&dataset.id), store.manifest_cache(&dataset.id));
+    let folders = folders?;
+    let cached = &cache;
     let reads = futures::stream::iter(expected.iter().cloned())
         .map(|partition| {
             let folder = folders.get(&partition);
             async move {
-                let has_manifest =
-                    folder.is_some_and(|f| f.contains_key(crate::store::MANIFEST_FILE));
-                if !has_manifest {
-                    return Ok((partition, Observed::Missing));
-                }
-                let seen = match store.read_manifest(&dataset.id, &partition).await? {
-                    ManifestRead::Missing => Observed::Missing,
-                    ManifestRead::Invalid(e) => Observed::Invalid(e),
-                    ManifestRead::Valid(m) => {
-                        let health = match Store::check(&m, folder) {
-                            crate::store::Health::Intact if rehash(&partition) => {
-                                store.verify(&dataset.id, &m).await?
-                            }
-                            health => health,
-                        };
-                        Observed::from_health(*m, health)
-                    }
+                let Some(folder) = folder.filter(|f| f.has_manifest()) else {
+                    return Ok((partition, Observed::Missing, None));
                 };
-                anyhow::Ok((partition, seen))
+                let from_cache = match &folder.manifest_tag {
+                    Some(tag) if !rehash(&partition) => cached.get(&partition, tag),
+                    _ => None,
+                };
+                let (manifest, read_tag) = match from_cache {
+                    Some(m) => (m, None),
+                    None => match store.read_manifest_tagged(&dataset.id, &partition).await? {
+                        (ManifestRead::Missing, _) => {
+                            return Ok((partition, Observed::Missing, None));
+                        }
+                        (ManifestRead::Invalid(e), _) => {
+                            return Ok((partition, Observed::Invalid(e), None));
+                        }
+                        (ManifestRead::Valid(m), tag) => (Arc::new(*m), tag),
+                    },
+                };
+                let health = match Store::check(&manifest, Some(folder)) {
+                    Health::Intact if rehash(&partition) => {
+                        store.verify(&dataset.id, &manifest).await?
+                    }
+                    health => health,
+                };
+                let seen = match health {
+                    Health::Intact => Observed::Intact(manifest),
+                    Health::Damaged(why) => Observed::Damaged(manifest, why),
+                };
+                anyhow::Ok((partition, seen, read_tag))
             }
         })
         .buffer_unordered(32)
         .collect::<Vec<_>>()
         .await;
-    reads.into_iter().collect()
+    let mut observed = HashMap::with_capacity(expected.len());
+    for read in reads {
+        let (partition, seen, read_tag) = read?;
+        match seen.manifest() {
+            Some(m) => cache.insert(&partition, read_tag, m.clone()),
+            None => cache.remove(&partition),
+        }
+        observed.insert(partition, seen);
+    }
+    cache.retain(|partition| observed.contains_key(partition));
+    Ok((observed, cache))
 }
 
 /// What every partition of one dataset's run shares.
@@ -456,7 +504,7 @@ impl DatasetJob {
         previous: Previous,
     ) -> ComputeResult {
         let failed = |e: String| (Outcome::Failed { error: e.clone() }, e);
-        let manifest = match &self.kind {
+        let (manifest, tag) = match &self.kind {
             JobKind::Broken(why) => return Err(failed(why.clone())),
             JobKind::Source {
                 source,
@@ -511,13 +559,17 @@ impl DatasetJob {
                     && previous.invalidated.is_none()
                 {
                     // A refetch that brought the same bytes: keep what is there.
-                    return Ok(Manifest::clone(previous));
+                    return Ok(Committed {
+                        manifest: previous.clone(),
+                        tag: None,
+                    });
                 }
-                self.store
+                let tag = self
+                    .store
                     .commit(&self.dataset, &manifest, bodies, previous.manifest())
                     .await
                     .map_err(|e| failed(format!("{e:#}")))?;
-                manifest
+                (manifest, tag)
             }
             JobKind::Plugin {
                 runtime,
@@ -544,7 +596,8 @@ impl DatasetJob {
                     .await
                     .map_err(|e| failed(format!("partition task died: {e}")))?
                     .map_err(failed)?;
-                self.store
+                let tag = self
+                    .store
                     .commit(
                         &self.dataset,
                         &manifest,
@@ -553,10 +606,13 @@ impl DatasetJob {
                     )
                     .await
                     .map_err(|e| failed(format!("{e:#}")))?;
-                manifest
+                (manifest, tag)
             }
         };
-        Ok(manifest)
+        Ok(Committed {
+            manifest: Arc::new(manifest),
+            tag,
+        })
     }
 }
 

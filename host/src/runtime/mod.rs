@@ -41,6 +41,14 @@ pub const CONTRACT_VERSION: &str = "strata:plugin@0.1.0";
 /// How often the epoch ticks; timeouts are counted in ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// What one call may copy out of the guest beyond the output it still may
+/// produce: list headers, error and log strings.
+const CALL_OVERHEAD_BYTES: u64 = 1 << 20;
+
+/// wasmtime's error when a call copies more out of the guest than the
+/// store's hostcall fuel allows (its type is private).
+const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
+
 /// Limits applied to every partition a plugin computes.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -382,7 +390,6 @@ impl Plugin {
             json_schema,
             output_schema: None,
             output_bytes: 0,
-            output_limit: limits.output_bytes,
         })
     }
 }
@@ -422,7 +429,7 @@ struct Instance {
     store: Store<SandboxState>,
     bindings: bindings::Plugin,
     output: CapturedOutput,
-    timeout: Duration,
+    limits: Limits,
 }
 
 impl Instance {
@@ -438,19 +445,25 @@ impl Instance {
         let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
+        store.set_hostcall_fuel(hostcall_fuel(limits.output_bytes));
         let mut instance = Instance {
             bindings: match plugin.pre.instantiate(&mut store) {
                 Ok(b) => b,
                 Err(e) => {
-                    return Err(classify(e, &store, &output, limits.timeout));
+                    return Err(classify(e, &store, &output, limits));
                 }
             },
             store,
             output,
-            timeout: limits.timeout,
+            limits: limits.clone(),
         };
         instance.flush_output();
         Ok(instance)
+    }
+
+    /// Lets the next calls copy at most `bytes` of output out of the guest.
+    fn allow_output(&mut self, bytes: u64) {
+        self.store.set_hostcall_fuel(hostcall_fuel(bytes));
     }
 
     /// Calls into the guest, turning a trap into the RunError that names it.
@@ -464,7 +477,7 @@ impl Instance {
                 self.flush_output();
                 Ok(r)
             }
-            Err(e) => Err(classify(e, &self.store, &self.output, self.timeout)),
+            Err(e) => Err(classify(e, &self.store, &self.output, &self.limits)),
         }
     }
 
@@ -486,19 +499,30 @@ impl Instance {
     }
 }
 
+/// What one call may copy out of the guest when the partition may still
+/// produce `output_bytes`. wasmtime's default, 128 MiB per call, would fail
+/// any call returning more whatever the limits say; this bounds the host's
+/// allocations for a guest by the partition's own output limit instead.
+fn hostcall_fuel(output_bytes: u64) -> usize {
+    usize::try_from(output_bytes.saturating_add(CALL_OVERHEAD_BYTES)).unwrap_or(usize::MAX)
+}
+
 fn classify(
     error: wasmtime::Error,
     store: &Store<SandboxState>,
     output: &CapturedOutput,
-    timeout: Duration,
+    limits: &Limits,
 ) -> RunError {
     let text = output.take_text();
     let memory = &store.data().memory;
     if memory.exceeded {
         return RunError::MemoryLimit(memory.limit());
     }
+    if format!("{error:#}").contains(HOSTCALL_FUEL_EXHAUSTED) {
+        return RunError::OutputLimit(limits.output_bytes);
+    }
     match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => RunError::Timeout(timeout),
+        Some(Trap::Interrupt) => RunError::Timeout(limits.timeout),
         Some(Trap::StackOverflow) => RunError::StackOverflow,
         Some(Trap::UnreachableCodeReached) if text.contains("panicked at") => RunError::Panic {
             message: panic_message(&text),
@@ -536,7 +560,6 @@ pub struct Session {
     json_schema: Option<SchemaRef>,
     output_schema: Option<SchemaRef>,
     output_bytes: u64,
-    output_limit: u64,
 }
 
 impl Session {
@@ -547,6 +570,7 @@ impl Session {
         batch: &RecordBatch,
     ) -> Result<Vec<RecordBatch>, RunError> {
         let bytes = self.encode(batch)?;
+        self.instance.allow_output(self.remaining_output());
         let out = self.instance.call(|store, p| {
             p.strata_plugin_transform()
                 .call_process(store, input, &bytes)
@@ -557,11 +581,20 @@ impl Session {
 
     /// Ends the input; returns the last output.
     pub fn finish(mut self) -> Result<Vec<RecordBatch>, RunError> {
+        self.instance.allow_output(self.remaining_output());
         let out = self
             .instance
             .call(|store, p| p.strata_plugin_transform().call_finish(store))?;
         let out = plugin_result(out)?;
         self.decode(out)
+    }
+
+    /// Output bytes the partition may still produce.
+    fn remaining_output(&self) -> u64 {
+        self.instance
+            .limits
+            .output_bytes
+            .saturating_sub(self.output_bytes)
     }
 
     fn encode(&self, batch: &RecordBatch) -> Result<Vec<u8>, RunError> {
@@ -575,8 +608,8 @@ impl Session {
         let mut batches = Vec::new();
         for bytes in outputs {
             self.output_bytes += bytes.len() as u64;
-            if self.output_bytes > self.output_limit {
-                return Err(RunError::OutputLimit(self.output_limit));
+            if self.output_bytes > self.instance.limits.output_bytes {
+                return Err(RunError::OutputLimit(self.instance.limits.output_bytes));
             }
             let decoded = match (&self.format, &self.json_schema) {
                 (DataFormat::JsonLines, Some(schema)) => {

@@ -114,6 +114,16 @@ impl Manifest {
         }
         let m: Manifest =
             serde_json::from_slice(bytes).map_err(|e| ManifestError::Parse(e.to_string()))?;
+        m.check(dataset, partition)
+    }
+
+    /// Checks a deserialised manifest as `parse` does: the format version,
+    /// its partition, plain file names and well-formed hashes.
+    pub fn check(self, dataset: &str, partition: &str) -> Result<Manifest, ManifestError> {
+        let m = self;
+        if m.format != FORMAT_VERSION {
+            return Err(ManifestError::Version { found: m.format });
+        }
         if m.dataset != dataset || m.partition != partition {
             return Err(ManifestError::WrongPartition {
                 found: format!("{} {}", m.dataset, m.partition),

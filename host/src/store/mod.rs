@@ -14,6 +14,7 @@
 
 pub mod lease;
 pub mod manifest;
+pub mod manifest_cache;
 pub mod parquet_io;
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,9 +28,22 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::config::{DatasetId, StoreConfig};
 pub use manifest::{FileEntry, InputRef, MANIFEST_FILE, Manifest, ManifestError, Producer};
+pub use manifest_cache::ManifestCache;
 
-/// What a LIST of one partition folder found: file name → size.
-pub type FolderListing = BTreeMap<String, u64>;
+/// What a LIST of one partition folder found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolderListing {
+    /// File name → size, the manifest included.
+    pub files: BTreeMap<String, u64>,
+    /// The entity tag of `_manifest.json`, where the store gives one.
+    pub manifest_tag: Option<String>,
+}
+
+impl FolderListing {
+    pub fn has_manifest(&self) -> bool {
+        self.files.contains_key(MANIFEST_FILE)
+    }
+}
 
 /// A partition's manifest as read from the store.
 #[derive(Debug, Clone)]
@@ -161,9 +175,12 @@ impl Store {
             if parts.len() != depth + 2 {
                 continue;
             }
-            out.entry(parts[depth].as_ref().to_owned())
-                .or_default()
-                .insert(parts[depth + 1].as_ref().to_owned(), meta.size);
+            let name = parts[depth + 1].as_ref();
+            let folder = out.entry(parts[depth].as_ref().to_owned()).or_default();
+            if name == MANIFEST_FILE {
+                folder.manifest_tag = meta.e_tag;
+            }
+            folder.files.insert(name.to_owned(), meta.size);
         }
         Ok(out)
     }
@@ -174,20 +191,74 @@ impl Store {
         dataset: &DatasetId,
         partition: &str,
     ) -> Result<ManifestRead> {
+        Ok(self.read_manifest_tagged(dataset, partition).await?.0)
+    }
+
+    /// Reads and checks a partition's manifest; with the entity tag of the
+    /// object read, where the store gives one.
+    pub async fn read_manifest_tagged(
+        &self,
+        dataset: &DatasetId,
+        partition: &str,
+    ) -> Result<(ManifestRead, Option<String>)> {
         let path = Self::file_path(dataset, partition, MANIFEST_FILE);
+        let read = match self.inner.get(&path).await {
+            Ok(r) => {
+                let tag = r.meta.e_tag.clone();
+                r.bytes().await.map(|bytes| (bytes, tag))
+            }
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok((bytes, tag)) => Ok(
+                match Manifest::parse(&bytes, &dataset.to_string(), partition) {
+                    Ok(m) => (ManifestRead::Valid(Box::new(m)), tag),
+                    Err(e) => (ManifestRead::Invalid(e), None),
+                },
+            ),
+            Err(object_store::Error::NotFound { .. }) => Ok((ManifestRead::Missing, None)),
+            Err(e) => Err(e).with_context(|| format!("reading {path} in {}", self.url)),
+        }
+    }
+
+    fn manifest_cache_path(dataset: &DatasetId) -> Path {
+        Path::from_iter([
+            "_strata",
+            "manifests",
+            dataset.layer.as_str(),
+            &format!("{}.json", dataset.name),
+        ])
+    }
+
+    /// The manifest cache of a dataset (see `manifest_cache`); empty if
+    /// there is none or it cannot be read.
+    pub async fn manifest_cache(&self, dataset: &DatasetId) -> ManifestCache {
+        let path = Self::manifest_cache_path(dataset);
         let bytes = match self.inner.get(&path).await {
             Ok(r) => r.bytes().await,
             Err(e) => Err(e),
         };
         match bytes {
-            Ok(bytes) => Ok(
-                match Manifest::parse(&bytes, &dataset.to_string(), partition) {
-                    Ok(m) => ManifestRead::Valid(Box::new(m)),
-                    Err(e) => ManifestRead::Invalid(e),
-                },
-            ),
-            Err(object_store::Error::NotFound { .. }) => Ok(ManifestRead::Missing),
-            Err(e) => Err(e).with_context(|| format!("reading {path} in {}", self.url)),
+            Ok(bytes) => ManifestCache::parse(&bytes, &dataset.to_string()),
+            Err(object_store::Error::NotFound { .. }) => ManifestCache::stale(),
+            Err(e) => {
+                tracing::debug!("manifest cache of {dataset} not read: {e}");
+                ManifestCache::stale()
+            }
+        }
+    }
+
+    /// Writes the manifest cache of a dataset if it changed. A failure is
+    /// logged, not fatal: the next run reads the manifests themselves.
+    pub async fn save_manifest_cache(&self, dataset: &DatasetId, cache: &mut ManifestCache) {
+        if !cache.changed() {
+            return;
+        }
+        let path = Self::manifest_cache_path(dataset);
+        let bytes = cache.to_json(&dataset.to_string());
+        match self.inner.put(&path, PutPayload::from(bytes)).await {
+            Ok(_) => cache.saved(),
+            Err(e) => tracing::warn!("could not write the manifest cache {path}: {e}"),
         }
     }
 
@@ -195,7 +266,7 @@ impl Store {
     /// with its recorded size.
     pub fn check(manifest: &Manifest, folder: Option<&FolderListing>) -> Health {
         for f in &manifest.files {
-            match folder.and_then(|l| l.get(&f.path)) {
+            match folder.and_then(|l| l.files.get(&f.path)) {
                 None => return Health::Damaged(format!("file {} is missing", f.path)),
                 Some(size) if *size != f.size => {
                     return Health::Damaged(format!(
@@ -252,14 +323,15 @@ impl Store {
 
     /// Commits a partition: data files, then the manifest, then removal of
     /// files only the previous manifest named. `manifest.files` must
-    /// describe `files` in order.
+    /// describe `files` in order. Returns the manifest's entity tag, where
+    /// the store gives one.
     pub async fn commit(
         &self,
         dataset: &DatasetId,
         manifest: &Manifest,
         files: Vec<Bytes>,
         previous: Option<&Manifest>,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let partition = &manifest.partition;
         for (entry, bytes) in manifest.files.iter().zip(files) {
             let path = Self::file_path(dataset, partition, &entry.path);
@@ -269,7 +341,8 @@ impl Store {
                 .with_context(|| format!("writing {path} in {}", self.url))?;
         }
         let path = Self::file_path(dataset, partition, MANIFEST_FILE);
-        self.inner
+        let put = self
+            .inner
             .put(&path, PutPayload::from(manifest.to_json()))
             .await
             .with_context(|| format!("writing {path} in {}", self.url))?;
@@ -284,7 +357,7 @@ impl Store {
                 }
             }
         }
-        Ok(())
+        Ok(put.e_tag)
     }
 
     /// Rewrites a manifest in place (e.g. to invalidate it). Data files are
@@ -314,7 +387,7 @@ impl Store {
                 // folder to the next run, which replaces it whole.
                 ManifestRead::Invalid(_) => continue,
             };
-            for name in files.keys() {
+            for name in files.files.keys() {
                 if name != MANIFEST_FILE && !named.contains(name) {
                     out.push(Self::file_path(dataset, &partition, name));
                 }

@@ -71,7 +71,14 @@ fn prepare(dir: &Path, kind: &str, files: &[PathBuf]) {
     write_batches(dir, &batches);
 }
 
-fn load_case(dir: &Path) -> (String, Vec<(String, String)>, Vec<(String, Vec<RecordBatch>)>) {
+/// A prepared case: the input dataset, the params, and each partition's batches.
+struct Case {
+    input: String,
+    params: Vec<(String, String)>,
+    partitions: Vec<(String, Vec<RecordBatch>)>,
+}
+
+fn load_case(dir: &Path) -> Case {
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("params.json")).expect("params.json"))
             .expect("params.json is JSON");
@@ -79,7 +86,12 @@ fn load_case(dir: &Path) -> (String, Vec<(String, String)>, Vec<(String, Vec<Rec
         .as_array()
         .expect("params")
         .iter()
-        .map(|kv| (kv[0].as_str().unwrap().to_owned(), kv[1].as_str().unwrap().to_owned()))
+        .map(|kv| {
+            (
+                kv[0].as_str().unwrap().to_owned(),
+                kv[1].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -90,23 +102,36 @@ fn load_case(dir: &Path) -> (String, Vec<(String, String)>, Vec<(String, Vec<Rec
     let partitions = parts
         .into_iter()
         .map(|p| {
-            let mut files: Vec<PathBuf> =
-                std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()).collect();
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&p)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
             files.sort();
             let batches = files
                 .iter()
                 .flat_map(|f| strata::ipc::decode(&std::fs::read(f).unwrap()).unwrap())
                 .collect();
-            (p.file_name().unwrap().to_string_lossy().into_owned(), batches)
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                batches,
+            )
         })
         .collect();
-    (meta["input"].as_str().unwrap().to_owned(), params, partitions)
+    Case {
+        input: meta["input"].as_str().unwrap().to_owned(),
+        params,
+        partitions,
+    }
 }
 
 fn run(plugin: &Path, case: &Path, iterations: usize) {
-    let (input, params, partitions) = load_case(case);
-    let runtime = Runtime::new(std::env::var_os("STRATA_CACHE_DIR").map(PathBuf::from))
-        .expect("runtime");
+    let Case {
+        input,
+        params,
+        partitions,
+    } = load_case(case);
+    let runtime =
+        Runtime::new(std::env::var_os("STRATA_CACHE_DIR").map(PathBuf::from)).expect("runtime");
     let plugin = runtime.load(plugin).expect("load plugin");
     let limits = Limits {
         memory_bytes: 4 << 30,
@@ -166,7 +191,9 @@ fn main() {
             args.get(4).map_or(5, |n| n.parse().expect("ITERATIONS")),
         ),
         _ => {
-            eprintln!("usage: strata-bench-wasm prepare PART_DIR raw|parquet FILE... | run PLUGIN.wasm CASE_DIR [ITERATIONS]");
+            eprintln!(
+                "usage: strata-bench-wasm prepare PART_DIR raw|parquet FILE... | run PLUGIN.wasm CASE_DIR [ITERATIONS]"
+            );
             std::process::exit(2);
         }
     }
