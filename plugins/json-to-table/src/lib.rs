@@ -10,8 +10,15 @@
 //! `[{"name": "amount", "type": "decimal128(12,2)", "nullable": false, "from": "/price/amount"}]`.
 //! `from` (default: `name`) is a field of the record or a JSON pointer into it;
 //! `nullable` defaults to true.
+//!
+//! Each body is read in one pass, records straight into the columns, without
+//! building a tree of the document (`stream`). A body that pass gives up on
+//! (any error, and a few rare shapes) is parsed again into a
+//! `serde_json::Value`, which decides: the same rows, or the error naming the
+//! file, the record and the column.
 
 mod convert;
+mod stream;
 
 use std::sync::Arc;
 
@@ -51,6 +58,8 @@ struct Column {
 pub struct JsonToTable {
     columns: Vec<Column>,
     records_field: String,
+    /// Where the streaming parse finds records and columns.
+    plan: stream::Plan,
     schema: SchemaRef,
     emitted: bool,
     files: usize,
@@ -95,27 +104,46 @@ impl JsonToTable {
         }
 
         let mut values: Vec<Values> = self.columns.iter().map(|c| Values::new(c.kind)).collect();
+        let mut marks = stream::Marks::new(&self.plan);
         for row in 0..batch.num_rows() {
-            let file = if files.is_null(row) {
-                format!("<row {row}>")
-            } else {
-                files.value(row).to_string()
+            let file = || {
+                if files.is_null(row) {
+                    format!("<row {row}>")
+                } else {
+                    files.value(row).to_string()
+                }
             };
             let Some(bytes) = body(row) else {
-                return Err(Error::BadInput(format!("file `{file}`: body is null")));
+                return Err(Error::BadInput(format!("file `{}`: body is null", file())));
             };
-            let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
-                Error::BadInput(format!("file `{file}`: body is not valid JSON: {e}"))
-            })?;
-            for (index, record) in self.records(&file, &doc)?.iter().enumerate() {
-                self.parse_record(&file, index, record, &mut values)?;
+            let rows = values[0].len();
+            if stream::document(&self.plan, &mut marks, &mut values, LEGACY_OFFSETS, bytes) {
+                continue;
             }
+            // The streaming parse gave up (bad input, or a case it leaves to
+            // the tree): this file again as a tree, which decides.
+            for v in &mut values {
+                v.truncate(rows);
+            }
+            self.parse_tree(&file(), bytes, &mut values)?;
         }
         let arrays = values
             .iter_mut()
             .map(Values::take_array)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(RecordBatch::try_new(self.schema.clone(), arrays)?)
+    }
+
+    /// Parses one file's document into a `Value` tree and appends its
+    /// records: the reference behaviour the streaming parse keeps, and what
+    /// decides whenever the stream gives up (every error comes from here).
+    fn parse_tree(&self, file: &str, bytes: &[u8], values: &mut [Values]) -> Result<(), Error> {
+        let doc: Value = serde_json::from_slice(bytes)
+            .map_err(|e| Error::BadInput(format!("file `{file}`: body is not valid JSON: {e}")))?;
+        for (index, record) in self.records(file, &doc)?.iter().enumerate() {
+            self.parse_record(file, index, record, values)?;
+        }
+        Ok(())
     }
 
     /// The records of one document.
@@ -300,9 +328,14 @@ impl Transform for JsonToTable {
             .get("records_field")
             .unwrap_or("records")
             .to_string();
+        let plan = stream::Plan::new(
+            &records_field,
+            columns.iter().map(|c| (c.from.as_str(), c.nullable)),
+        );
         Ok(JsonToTable {
             columns,
             records_field,
+            plan,
             schema,
             emitted: false,
             files: 0,
