@@ -210,7 +210,7 @@ fn runs_killed_at_random_moments_leave_only_complete_partitions() {
     let data_files = |ws: &Workspace| -> BTreeMap<String, String> {
         ws.snapshot()
             .into_iter()
-            .filter(|(p, _)| !p.ends_with("_manifest.json") && !p.starts_with("_strata"))
+            .filter(|(p, _)| !p.ends_with("_manifest.json"))
             .collect()
     };
     assert_eq!(
@@ -345,7 +345,7 @@ inputs = ["raw/transactions"]
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for (path, _) in ws.snapshot() {
+    for (path, _) in ws.all_files() {
         let bytes = std::fs::read(ws.store().join(&path)).unwrap();
         assert!(
             !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),

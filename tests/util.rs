@@ -126,8 +126,17 @@ impl Workspace {
             .collect()
     }
 
-    /// Every file under the store with its sha256.
+    /// Every partition file under the store with its sha256: all files but
+    /// the host's own bookkeeping under `_strata/` (the run lease and the
+    /// manifest caches).
     pub fn snapshot(&self) -> BTreeMap<String, String> {
+        let mut all = self.all_files();
+        all.retain(|path, _| !path.starts_with("_strata/"));
+        all
+    }
+
+    /// Every file under the store with its sha256.
+    pub fn all_files(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         let root = self.store();
         let mut stack = vec![root.clone()];

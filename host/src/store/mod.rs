@@ -62,6 +62,13 @@ pub enum Health {
     Damaged(String),
 }
 
+/// An entity tag as one string whichever way the store spelled it: Azure
+/// quotes it in headers but not in listings.
+fn entity_tag(tag: String) -> String {
+    let bare = tag.strip_prefix("W/").unwrap_or(&tag);
+    bare.trim_matches('"').to_owned()
+}
+
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<dyn ObjectStore>,
@@ -178,7 +185,7 @@ impl Store {
             let name = parts[depth + 1].as_ref();
             let folder = out.entry(parts[depth].as_ref().to_owned()).or_default();
             if name == MANIFEST_FILE {
-                folder.manifest_tag = meta.e_tag;
+                folder.manifest_tag = meta.e_tag.map(entity_tag);
             }
             folder.files.insert(name.to_owned(), meta.size);
         }
@@ -204,7 +211,7 @@ impl Store {
         let path = Self::file_path(dataset, partition, MANIFEST_FILE);
         let read = match self.inner.get(&path).await {
             Ok(r) => {
-                let tag = r.meta.e_tag.clone();
+                let tag = r.meta.e_tag.clone().map(entity_tag);
                 r.bytes().await.map(|bytes| (bytes, tag))
             }
             Err(e) => Err(e),
@@ -357,7 +364,7 @@ impl Store {
                 }
             }
         }
-        Ok(put.e_tag)
+        Ok(put.e_tag.map(entity_tag))
     }
 
     /// Rewrites a manifest in place (e.g. to invalidate it). Data files are
