@@ -13,6 +13,8 @@
 //! about plugins or staleness.
 
 pub mod lease;
+#[cfg(unix)]
+mod local;
 pub mod manifest;
 pub mod manifest_cache;
 pub mod parquet_io;
@@ -167,8 +169,16 @@ impl Store {
         Self::partition_dir(dataset, partition).join(name)
     }
 
-    /// Lists every partition folder of a dataset in one recursive LIST.
+    /// Lists every partition folder of a dataset: one recursive LIST (on a
+    /// local store, one read of each folder: `local`).
     pub async fn scan(&self, dataset: &DatasetId) -> Result<HashMap<String, FolderListing>> {
+        #[cfg(unix)]
+        if let Some(root) = self.local_root() {
+            let dir = root.join(&dataset.layer).join(&dataset.name);
+            return tokio::task::spawn_blocking(move || local::scan(&dir))
+                .await?
+                .with_context(|| format!("listing {dataset} in {}", self.url));
+        }
         let prefix = Self::dataset_dir(dataset);
         let depth = prefix.parts().count();
         let mut out: HashMap<String, FolderListing> = HashMap::new();

@@ -164,6 +164,28 @@ impl Aggregator {
         Ok(column)
     }
 
+    /// `batch` cut to the columns the groups and aggregates read: the filter
+    /// then copies only those (a silver batch's ids and names are most of
+    /// its bytes and are seldom aggregated).
+    fn read_columns(&self, batch: &RecordBatch) -> Result<RecordBatch, Error> {
+        let schema = batch.schema();
+        let read: Vec<usize> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                let name = f.name().as_str();
+                self.group_by.iter().any(|g| g == name)
+                    || self
+                        .aggregates
+                        .iter()
+                        .any(|a| a.column.as_deref() == Some(name))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        Ok(batch.project(&read)?)
+    }
+
     fn add(&mut self, batch: RecordBatch) -> Result<(), Error> {
         let mut batch = batch;
         self.rows_in += batch.num_rows();
@@ -185,7 +207,7 @@ impl Aggregator {
                 });
             }
             if let Some(keep) = keep {
-                batch = filter_record_batch(&batch, &keep)?;
+                batch = filter_record_batch(&self.read_columns(&batch)?, &keep)?;
             }
         }
         self.rows_kept += batch.num_rows();
