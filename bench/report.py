@@ -155,7 +155,7 @@ def write(r, path):
         "## Machine, load, versions",
         "",
         f"- {m['cpu']}, {m['cores']} cores, {m['memory']} memory, Linux {m['kernel']}; local disk `{m['disk']}`.",
-        "- The machine is shared: other engineers compile Rust on the same two cores while this runs. "
+        "- The machine is a shared 2-core VM, where other work may run at the same time. "
         "Systems alternate within every round (the first one rotating from round to round) so that "
         "load falls on all alike; each table gives the 1-minute load average seen before its runs, "
         "and each scenario below the `uptime` at its start. Treat differences under ~20% as noise.",
@@ -297,9 +297,9 @@ def write(r, path):
                 f"through bronze and silver only, {sc['s7']['rounds']} round(s) (each system's runs take "
                 "minutes at this size; peak memory, the point of this scenario, does not need more); "
                 f"{'' if 'spark' in sc['s7']['systems'] else 'PySpark is left out at this scale for the same reason. '}"
-                "Strata's raw layer is fetched once before (untimed: "
-                f"{secs(fetch.get('seconds'))}, peak RSS {mib(fetch.get('rss_mib'))}); plugin memory limit "
-                "4 GiB for this pipeline.")
+                "Strata's raw layer is fetched once before, untimed"
+                + (f" ({secs(fetch['seconds'])}, peak RSS {mib(fetch.get('rss_mib'))})" if fetch else "")
+                + "; plugin memory limit 4 GiB for this pipeline.")
     doc += ["## Commands", "",
             "```sh",
             f"bench/run {r['scale']}                 # everything; writes this file",
