@@ -11,11 +11,10 @@ wasm="$root/plugins/target/wasm32-wasip2/release"
 mkdir -p "$example/plugins"
 # The legacy bronze build of the walkthrough (it ignores UTC offsets), in
 # its own profile so it never overwrites the fixed build.
-cargo build --quiet --profile variant --manifest-path "$root/plugins/Cargo.toml" \
-  -p json-to-table --features legacy-offsets
+# From inside plugins/, so its .cargo/config.toml (target wasm32-wasip2) applies.
+(cd "$root/plugins" && cargo build --quiet --profile variant -p json-to-table --features legacy-offsets)
 cp "$root/plugins/target/wasm32-wasip2/variant/json_to_table.wasm" "$example/plugins/json_to_table_legacy.wasm"
-cargo build --quiet --release --manifest-path "$root/plugins/Cargo.toml" \
-  -p json-to-table -p clean-dedupe -p aggregate
+(cd "$root/plugins" && cargo build --quiet --release -p json-to-table -p clean-dedupe -p aggregate)
 cp "$wasm/json_to_table.wasm" "$wasm/clean_dedupe.wasm" "$wasm/aggregate.wasm" "$example/plugins/"
 
 echo "building host…" >&2

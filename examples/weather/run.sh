@@ -10,8 +10,8 @@ rustup target add wasm32-wasip2 >/dev/null 2>&1 || true
 echo "building plugins (wasm32-wasip2)…" >&2
 wasm="$root/plugins/target/wasm32-wasip2/release"
 mkdir -p "$example/plugins"
-cargo build --quiet --release --manifest-path "$root/plugins/Cargo.toml" \
-  -p json-to-table -p aggregate
+# From inside plugins/, so its .cargo/config.toml (target wasm32-wasip2) applies.
+(cd "$root/plugins" && cargo build --quiet --release -p json-to-table -p aggregate)
 cp "$wasm/json_to_table.wasm" "$wasm/aggregate.wasm" "$example/plugins/"
 
 echo "building host…" >&2
