@@ -19,16 +19,7 @@ use super::{FolderListing, MANIFEST_FILE};
 /// Every partition folder under `dataset_dir` that holds at least one file.
 pub fn scan(dataset_dir: &Path) -> std::io::Result<HashMap<String, FolderListing>> {
     let mut out = HashMap::new();
-    let entries = match std::fs::read_dir(dataset_dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let entry = entry?;
-        let Some(partition) = entry.file_name().to_str().map(str::to_owned) else {
-            continue;
-        };
+    for (partition, entry) in entries(dataset_dir)? {
         if !is_dir(&entry) {
             continue;
         }
@@ -40,19 +31,27 @@ pub fn scan(dataset_dir: &Path) -> std::io::Result<HashMap<String, FolderListing
     Ok(out)
 }
 
-fn folder(dir: &Path) -> std::io::Result<FolderListing> {
-    let mut folder = FolderListing::default();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        // Deleted since its parent was read: as if it never was.
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(folder),
+/// The entries of `dir` with UTF-8 names (no object path names any
+/// other); none if `dir` is gone, e.g. deleted since its parent was read.
+fn entries(dir: &Path) -> std::io::Result<Vec<(String, std::fs::DirEntry)>> {
+    let read = match std::fs::read_dir(dir) {
+        Ok(read) => read,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(vec![]),
         Err(e) => return Err(e),
     };
-    for entry in entries {
+    let mut out = Vec::new();
+    for entry in read {
         let entry = entry?;
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-            continue;
-        };
+        if let Some(name) = entry.file_name().to_str() {
+            out.push((name.to_owned(), entry));
+        }
+    }
+    Ok(out)
+}
+
+fn folder(dir: &Path) -> std::io::Result<FolderListing> {
+    let mut folder = FolderListing::default();
+    for (name, entry) in entries(dir)? {
         if is_temp_file(&name) {
             continue;
         }
