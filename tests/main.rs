@@ -1,6 +1,8 @@
 //! Integration tests: one binary, so the plugins and the host link once.
 
+mod contract;
 mod http_source;
+mod layers;
 mod manifests;
 mod object_stores;
 mod pipeline;

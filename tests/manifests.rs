@@ -13,11 +13,13 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 
-use strata::config::{self, DatasetId, Mapping};
-use strata::store::manifest::{
-    FORMAT_VERSION, content_hash, is_plain_file_name, is_sha256, sha256_hex,
+use strata_core::DatasetId;
+use strata_core::config::{self, Mapping};
+use strata_core::manifest::{
+    FORMAT_VERSION, FileEntry, MANIFEST_FILE, Manifest, ManifestError, Producer, content_hash,
+    is_plain_file_name, is_sha256, sha256_hex,
 };
-use strata::store::{FileEntry, MANIFEST_FILE, Manifest, ManifestError, Producer, Store};
+use strata_store::Store;
 
 use crate::util::{Workspace, day};
 
@@ -925,7 +927,7 @@ fn valid_manifests() -> Vec<Manifest> {
         schema: vec![],
         producer,
         params: json!({"columns": [{"name": "id", "type": "utf8"}]}),
-        inputs: vec![strata::store::InputRef {
+        inputs: vec![strata_core::manifest::InputRef {
             dataset: "raw/t".into(),
             partition: FUZZ_PARTITION.into(),
             content_hash: sha256_hex(b"input"),

@@ -33,13 +33,15 @@ use object_store::{
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use strata::config::{self, DatasetId, StoreConfig};
-use strata::executor::{self, Outcome, RunOptions};
-use strata::store::lease::{LEASE_PATH, Lease, LeaseError, LeaseRecord};
-use strata::store::manifest::{FORMAT_VERSION, content_hash, sha256_hex};
-use strata::store::{
-    FileEntry, Health, MANIFEST_FILE, Manifest, ManifestError, ManifestRead, Producer, Store,
+use strata_core::DatasetId;
+use strata_core::config::{self, StoreConfig};
+use strata_engine::{self as engine, Outcome, RunOptions, Scope};
+use strata_store::lease::{LEASE_PATH, Lease, LeaseError, LeaseRecord};
+use strata_core::manifest::{
+    FORMAT_VERSION, FileEntry, MANIFEST_FILE, Manifest, ManifestError, Producer, content_hash,
+    sha256_hex,
 };
+use strata_store::{CommitError, Health, ManifestRead, Store};
 
 use crate::util::{Workspace, day, shared_cache};
 
@@ -568,6 +570,10 @@ async fn put_get_list(store: &Store, name: &str) {
 }
 
 async fn commit_protocol(store: &Store, name: &str) {
+    // Commits are fenced by the run lease; taken on the store itself so the
+    // recorder sees only what the commits do.
+    let lease = Lease::acquire(store, Duration::from_secs(60)).await.unwrap();
+    let fence = lease.fence().clone();
     let (store, recorder) = Recorder::wrap(store);
     let ds = dataset("bronze", "commit");
     let part = "date=2025-02-18";
@@ -575,7 +581,10 @@ async fn commit_protocol(store: &Store, name: &str) {
 
     let v1: [(&str, &[u8]); 2] = [("part-a.parquet", b"aaaa"), ("part-b.parquet", b"bbbbbb")];
     let m1 = manifest_for(&ds, part, &v1);
-    store.commit(&ds, &m1, payloads(&v1), None).await.unwrap();
+    store
+        .commit(&ds, &m1, payloads(&v1), None, &fence)
+        .await
+        .unwrap();
     assert_eq!(
         recorder.take_log(),
         [
@@ -596,7 +605,7 @@ async fn commit_protocol(store: &Store, name: &str) {
     let v2: [(&str, &[u8]); 2] = [("part-b.parquet", b"bbbbbb"), ("part-c.parquet", b"cc")];
     let m2 = manifest_for(&ds, part, &v2);
     store
-        .commit(&ds, &m2, payloads(&v2), Some(&m1))
+        .commit(&ds, &m2, payloads(&v2), Some(&m1), &fence)
         .await
         .unwrap();
     let log = recorder.take_log();
@@ -642,7 +651,7 @@ async fn commit_protocol(store: &Store, name: &str) {
     recorder.fail_puts_ending_with(Some(MANIFEST_FILE));
     assert!(
         store
-            .commit(&ds, &m3, payloads(&v3), Some(&m2))
+            .commit(&ds, &m3, payloads(&v3), Some(&m2), &fence)
             .await
             .is_err(),
         "{name}: a failed manifest put fails the commit"
@@ -678,7 +687,7 @@ async fn commit_protocol(store: &Store, name: &str) {
     recorder.fail_puts_ending_with(Some("part-f.parquet"));
     assert!(
         store
-            .commit(&ds, &m4, payloads(&v4), Some(&m2))
+            .commit(&ds, &m4, payloads(&v4), Some(&m2), &fence)
             .await
             .is_err()
     );
@@ -692,6 +701,7 @@ async fn commit_protocol(store: &Store, name: &str) {
         ManifestRead::Valid(m) => assert_eq!(*m, m2),
         other => panic!("{name}: {other:?}"),
     }
+    lease.release().await.unwrap();
 }
 
 async fn scan(store: &Store, name: &str) {
@@ -783,7 +793,12 @@ async fn verify(store: &Store, name: &str) {
     let part = "date=2025-02-05";
     let files: [(&str, &[u8]); 2] = [("a.parquet", b"hello world"), ("b.parquet", b"second")];
     let m = manifest_for(&ds, part, &files);
-    store.commit(&ds, &m, payloads(&files), None).await.unwrap();
+    let lease = Lease::acquire(store, Duration::from_secs(60)).await.unwrap();
+    store
+        .commit(&ds, &m, payloads(&files), None, lease.fence())
+        .await
+        .unwrap();
+    lease.release().await.unwrap();
     assert_eq!(store.verify(&ds, &m).await.unwrap(), Health::Intact);
 
     // Same size, other bytes: only a rehash sees it.
@@ -975,7 +990,7 @@ async fn lease(store: &Store, name: &str) {
         .unwrap_or_else(|e| panic!("{name}: taking a free lease: {e:#}"));
     match Lease::acquire(store, ttl).await {
         Err(LeaseError::Held(holder)) => {
-            assert_eq!(&holder, first.record(), "{name}: the holder named");
+            assert_eq!(holder, first.record().await, "{name}: the holder named");
         }
         Err(e) => panic!("{name}: second lease: {e:#}"),
         Ok(_) => panic!("{name}: two runs held the lease at once"),
@@ -999,12 +1014,12 @@ async fn lease(store: &Store, name: &str) {
     let taken = Lease::acquire(store, ttl)
         .await
         .unwrap_or_else(|e| panic!("{name}: taking over an expired lease: {e:#}"));
-    assert_ne!(taken.record().holder, "dead-run");
+    assert_ne!(taken.record().await.holder, "dead-run");
     let stored: LeaseRecord =
         serde_json::from_slice(&get(store, LEASE_PATH).await.unwrap()).unwrap();
     assert_eq!(
-        &stored,
-        taken.record(),
+        stored,
+        taken.record().await,
         "{name}: the lease object after take-over"
     );
     taken.release().await.unwrap();
@@ -1012,6 +1027,48 @@ async fn lease(store: &Store, name: &str) {
         is_not_found(&get(store, LEASE_PATH).await),
         "{name}: a released lease is gone"
     );
+
+    // A holder that stalled past its lease and was taken over meanwhile
+    // commits nothing: its fence looks at the lease again once a third of
+    // the lifetime has passed since the last renewal.
+    let stalled = Lease::acquire(store, Duration::from_millis(600))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    let thief = LeaseRecord {
+        holder: "thief".into(),
+        host: "elsewhere".into(),
+        pid: 2,
+        started_at: now,
+        expires_at: now + chrono::Duration::hours(1),
+    };
+    put(store, LEASE_PATH, &serde_json::to_vec(&thief).unwrap()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ds = dataset("bronze", "fenced");
+    let part = "date=2025-02-18";
+    let files: [(&str, &[u8]); 1] = [("part-x.parquet", b"x")];
+    let m = manifest_for(&ds, part, &files);
+    match store
+        .commit(&ds, &m, payloads(&files), None, stalled.fence())
+        .await
+    {
+        Err(CommitError::LeaseLost(lost)) => assert!(
+            lost.to_string().contains("run thief"),
+            "{name}: the loss names the new holder: {lost}"
+        ),
+        other => panic!("{name}: a commit after the lease was taken over gave {other:?}"),
+    }
+    assert!(
+        matches!(
+            store.read_manifest(&ds, part).await.unwrap(),
+            ManifestRead::Missing
+        ),
+        "{name}: no manifest written without the lease"
+    );
+    stalled.release().await.unwrap();
+    let stored: LeaseRecord =
+        serde_json::from_slice(&get(store, LEASE_PATH).await.unwrap()).unwrap();
+    assert_eq!(stored, thief, "{name}: releasing a lost lease leaves the new holder's");
+    store.delete(&Path::from(LEASE_PATH)).await.unwrap();
 }
 
 #[tokio::test]
@@ -1223,27 +1280,27 @@ struct LibraryDriver {
 }
 
 impl LibraryDriver {
-    fn options(&self, plan_only: bool) -> RunOptions {
-        let mut options = RunOptions::new(
+    fn scope(&self) -> Scope {
+        Scope::new(
             chrono::NaiveDate::from_ymd_opt(2025, 3, 1)
                 .unwrap()
                 .and_hms_opt(0, 0, 0)
                 .unwrap(),
-        );
-        options.plan_only = plan_only;
-        options.cache_dir = Some(shared_cache());
-        options
+        )
     }
 }
 
 impl Driver for LibraryDriver {
     fn run(&self, rt: &tokio::runtime::Runtime) -> Computed {
+        let mut options = RunOptions::new(self.scope());
+        options.cache_dir = Some(shared_cache());
         let report = rt
-            .block_on(executor::run(
-                &self.pipeline,
-                &self.store,
-                &self.options(false),
-            ))
+            .block_on(async {
+                let lease = Lease::acquire(&self.store, Duration::from_secs(60)).await?;
+                let report = engine::run(&self.pipeline, &self.store, &options, lease.fence()).await;
+                lease.release().await?;
+                report
+            })
             .unwrap();
         assert_eq!(report.failed(), 0, "{report:?}");
         report
@@ -1264,11 +1321,7 @@ impl Driver for LibraryDriver {
 
     fn status(&self, rt: &tokio::runtime::Runtime) -> States {
         let report = rt
-            .block_on(executor::run(
-                &self.pipeline,
-                &self.store,
-                &self.options(true),
-            ))
+            .block_on(engine::status(&self.pipeline, &self.store, &self.scope()))
             .unwrap();
         report
             .datasets
@@ -1511,8 +1564,12 @@ fn manifest_cache(backend: &Backend, name: &str) {
         panic!("{name}: silver day 2 has no manifest");
     };
     m.invalidated = Some("2025-03-01T00:00:00Z".into());
-    rt.block_on(driver.store().rewrite_manifest(&silver, &m))
-        .unwrap();
+    rt.block_on(async {
+        let lease = Lease::acquire(driver.store(), Duration::from_secs(60)).await?;
+        driver.store().rewrite_manifest(&silver, &m, lease.fence()).await?;
+        lease.release().await
+    })
+    .unwrap();
     recorder.take_gets();
     let after = driver.status(&rt);
     assert_eq!(

@@ -303,7 +303,11 @@ fn a_failing_day_blocks_only_what_reads_it_and_heals_when_fixed() {
         .clone();
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0]["partition"], day(5));
-    let error = failures[0]["error"].as_str().unwrap();
+    assert_eq!(
+        failures[0]["error"]["kind"], "plugin-error",
+        "the plugin's own error is a plugin-error"
+    );
+    let error = failures[0]["error"]["message"].as_str().unwrap();
     for needle in [
         "silver/transactions",
         "date=2025-02-05",

@@ -269,7 +269,11 @@ fn failing_silver(path: &Path, mode: &str) -> String {
         2,
         "bronze must not be touched by a silver failure"
     );
-    let error = failures[0]["error"].as_str().unwrap().to_owned();
+    assert_eq!(
+        failures[0]["error"]["kind"], "plugin-error",
+        "a raise or throw in a plugin is its own error: {failures:?}"
+    );
+    let error = failures[0]["error"]["message"].as_str().unwrap().to_owned();
     for needle in ["silver/transactions", "date=2025-02-01"] {
         assert!(
             error.contains(needle),
@@ -460,11 +464,13 @@ fn host_plugin_inspect_shows_a_shipped_plugin_and_marks_refused_imports() {
     );
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let contract = strata_core::CONTRACT_VERSION;
+    let host_interface = contract.replace("plugin@", "plugin/host@");
     for needle in [
         "name         aggregate",
-        "contract     strata:plugin@0.1.0",
+        &format!("contract     {contract}"),
         "format       arrow-ipc",
-        "strata:plugin/host@0.1.0",
+        &host_interface,
         "imports:",
     ] {
         assert!(stdout.contains(needle), "no {needle:?} in:\n{stdout}");

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use strata::store::manifest::{Manifest, sha256_hex};
+use strata_core::manifest::{Manifest, sha256_hex};
 
 use crate::util::{Workspace, shared_cache};
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use arrow::array::{Array, AsArray, BinaryArray, RecordBatch, StringArray};
 use arrow::datatypes::{Decimal128Type, Int64Type, SchemaRef, TimestampMicrosecondType};
-use strata::runtime::{Limits, LoadError, LoadOrigin, PartitionContext, Plugin, RunError, Runtime};
-use strata::{ipc, schema};
+use strata_core::config::PluginLimits;
+use strata_runtime::{Limits, LoadError, LoadOrigin, PartitionContext, Plugin, RunError, Runtime};
+use strata_runtime::{ipc, schema};
 
 use crate::util::{plugin, shared_cache};
 
@@ -40,6 +41,11 @@ fn context(params: &[(&str, &str)], inputs: &[(&str, SchemaRef)]) -> PartitionCo
     }
 }
 
+/// The limits a pipeline gives a plugin when it says nothing.
+fn default_limits() -> Limits {
+    strata_engine::runtime_limits(&PluginLimits::default())
+}
+
 /// Runs a plugin over batches of input 0 with the given limits.
 fn run_with(
     name: &str,
@@ -52,12 +58,13 @@ fn run_with(
         .first()
         .map(|b| b.schema())
         .unwrap_or_else(schema::raw_schema);
-    let mut session = plugin.open(runtime(), &context(params, &[("in/data", schema)]), limits)?;
+    let context = context(params, &[("in/data", schema)]);
     let mut out = Vec::new();
-    for batch in &input {
-        out.extend(session.process(0, batch)?);
-    }
-    out.extend(session.finish()?);
+    let batches = input.into_iter().map(|b| Ok((0, b)));
+    plugin.run_partition(runtime(), &context, limits, batches, &mut |b| {
+        out.push(b);
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -66,7 +73,7 @@ fn run(
     params: &[(&str, &str)],
     input: Vec<RecordBatch>,
 ) -> Result<Vec<RecordBatch>, RunError> {
-    run_with(name, params, input, &Limits::default())
+    run_with(name, params, input, &default_limits())
 }
 
 fn raw(files: &[(&str, &str)]) -> RecordBatch {
@@ -237,7 +244,7 @@ fn fails(name: &str, limits: &Limits) -> RunError {
 
 #[test]
 fn a_panic_is_reported_with_its_message() {
-    let err = fails("test_panic", &Limits::default());
+    let err = fails("test_panic", &default_limits());
     assert!(
         matches!(&err, RunError::Panic { message } if message.contains("boom: plugin panicked on purpose")),
         "{err:?}"
@@ -246,7 +253,7 @@ fn a_panic_is_reported_with_its_message() {
 
 #[test]
 fn a_trap_is_reported() {
-    let err = fails("test_unreachable", &Limits::default());
+    let err = fails("test_unreachable", &default_limits());
     assert!(
         matches!(&err, RunError::Trap { message, .. } if message.contains("unreachable")),
         "{err:?}"
@@ -257,7 +264,7 @@ fn a_trap_is_reported() {
 fn an_endless_loop_times_out() {
     let limits = Limits {
         timeout: Duration::from_millis(500),
-        ..Limits::default()
+        ..default_limits()
     };
     let err = fails("test_loop", &limits);
     assert!(
@@ -270,7 +277,7 @@ fn an_endless_loop_times_out() {
 fn a_memory_bomb_hits_the_memory_limit() {
     let limits = Limits {
         memory_bytes: 64 << 20,
-        ..Limits::default()
+        ..default_limits()
     };
     let err = fails("test_alloc", &limits);
     assert!(
@@ -282,25 +289,25 @@ fn a_memory_bomb_hits_the_memory_limit() {
 
 #[test]
 fn a_stack_overflow_is_contained() {
-    let err = fails("test_stack_overflow", &Limits::default());
+    let err = fails("test_stack_overflow", &default_limits());
     assert!(matches!(err, RunError::StackOverflow), "{err:?}");
 }
 
 #[test]
 fn malformed_output_is_rejected() {
-    let err = fails("test_malformed_ipc", &Limits::default());
+    let err = fails("test_malformed_ipc", &default_limits());
     assert!(matches!(err, RunError::Malformed(_)), "{err:?}");
 }
 
 #[test]
 fn a_schema_change_mid_stream_is_rejected() {
-    let err = fails("test_schema_change", &Limits::default());
+    let err = fails("test_schema_change", &default_limits());
     assert!(matches!(err, RunError::SchemaChanged { .. }), "{err:?}");
 }
 
 #[test]
 fn a_plugin_error_is_not_a_trap() {
-    let err = fails("test_bad_params", &Limits::default());
+    let err = fails("test_bad_params", &default_limits());
     assert!(matches!(err, RunError::BadParams(_)), "{err:?}");
 }
 
@@ -334,7 +341,7 @@ fn one_call_may_return_more_than_128_mib() {
 fn output_over_the_limit_fails_the_partition_naming_the_limit() {
     let limits = Limits {
         output_bytes: 2 << 20,
-        ..Limits::default()
+        ..default_limits()
     };
     // 8 MiB in one batch: more than the limit plus a call's allowance, so the
     // copy out of the guest itself is refused.
@@ -370,7 +377,7 @@ fn output_over_the_limit_fails_the_partition_naming_the_limit() {
 fn flooding_stderr_is_bounded_and_not_fatal() {
     let limits = Limits {
         capture_bytes: 4096,
-        ..Limits::default()
+        ..default_limits()
     };
     let out = run_with("test_stderr_flood", &[], vec![raw(&[("f", "x")])], &limits).unwrap();
     assert_eq!(concat(&out).num_rows(), 1);

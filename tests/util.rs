@@ -9,29 +9,29 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// A built plugin by name (`json_to_table`, `test_panic`, …).
-pub fn plugin(name: &str) -> PathBuf {
+pub(crate) fn plugin(name: &str) -> PathBuf {
     strata_test_plugins::wasm(name)
 }
 
 /// One compiled-component cache for the whole test run: compiling a plugin
 /// is the slow part, and the cache is keyed by the plugin's hash anyway.
-pub fn shared_cache() -> PathBuf {
+pub(crate) fn shared_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
 }
 
 /// The example's landing files.
-pub fn example_dir() -> PathBuf {
+pub(crate) fn example_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/transactions")
 }
 
 /// A pipeline in a temp folder.
-pub struct Workspace {
+pub(crate) struct Workspace {
     pub dir: tempfile::TempDir,
 }
 
 impl Workspace {
     /// An empty workspace with the example's landing folder copied in.
-    pub fn with_example_landing() -> Workspace {
+    pub(crate) fn with_example_landing() -> Workspace {
         let ws = Workspace {
             dir: tempfile::tempdir().expect("tempdir"),
         };
@@ -45,16 +45,16 @@ impl Workspace {
         ws
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn store(&self) -> PathBuf {
+    pub(crate) fn store(&self) -> PathBuf {
         self.path().join("store")
     }
 
     /// Copies a built plugin into the workspace as `plugins/<as_name>.wasm`.
-    pub fn add_plugin(&self, name: &str, as_name: &str) {
+    pub(crate) fn add_plugin(&self, name: &str, as_name: &str) {
         std::fs::copy(
             plugin(name),
             self.path().join("plugins").join(format!("{as_name}.wasm")),
@@ -62,12 +62,12 @@ impl Workspace {
         .unwrap();
     }
 
-    pub fn write_config(&self, text: &str) {
+    pub(crate) fn write_config(&self, text: &str) {
         std::fs::write(self.path().join("pipeline.toml"), text).unwrap();
     }
 
     /// Runs `host ARGS` in the workspace.
-    pub fn host(&self, args: &[&str]) -> Output {
+    pub(crate) fn host(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_host"))
             .args(args)
             .current_dir(self.path())
@@ -80,7 +80,7 @@ impl Workspace {
     }
 
     /// `host run --json`, returning the summary and the exit code.
-    pub fn run(&self, extra: &[&str]) -> RunSummary {
+    pub(crate) fn run(&self, extra: &[&str]) -> RunSummary {
         let mut args = vec!["run", "--json"];
         args.extend_from_slice(extra);
         let out = self.host(&args);
@@ -99,7 +99,7 @@ impl Workspace {
     }
 
     /// `host status --json` as (dataset, partition) → state.
-    pub fn status(&self) -> BTreeMap<(String, String), (String, String)> {
+    pub(crate) fn status(&self) -> BTreeMap<(String, String), (String, String)> {
         let out = self.host(&["status", "--json"]);
         assert!(
             out.status.success(),
@@ -129,14 +129,14 @@ impl Workspace {
     /// Every partition file under the store with its sha256: all files but
     /// the host's own bookkeeping under `_strata/` (the run lease and the
     /// manifest caches).
-    pub fn snapshot(&self) -> BTreeMap<String, String> {
+    pub(crate) fn snapshot(&self) -> BTreeMap<String, String> {
         let mut all = self.all_files();
         all.retain(|path, _| !path.starts_with("_strata/"));
         all
     }
 
     /// Every file under the store with its sha256.
-    pub fn all_files(&self) -> BTreeMap<String, String> {
+    pub(crate) fn all_files(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         let root = self.store();
         let mut stack = vec![root.clone()];
@@ -161,12 +161,12 @@ impl Workspace {
         out
     }
 
-    pub fn partition_dir(&self, dataset: &str, partition: &str) -> PathBuf {
+    pub(crate) fn partition_dir(&self, dataset: &str, partition: &str) -> PathBuf {
         self.store().join(dataset).join(partition)
     }
 
     /// The data files of a partition (everything but the manifest).
-    pub fn data_files(&self, dataset: &str, partition: &str) -> Vec<PathBuf> {
+    pub(crate) fn data_files(&self, dataset: &str, partition: &str) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.partition_dir(dataset, partition))
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -176,7 +176,7 @@ impl Workspace {
         files
     }
 
-    pub fn manifest(&self, dataset: &str, partition: &str) -> Value {
+    pub(crate) fn manifest(&self, dataset: &str, partition: &str) -> Value {
         let bytes = std::fs::read(
             self.partition_dir(dataset, partition)
                 .join("_manifest.json"),
@@ -187,14 +187,14 @@ impl Workspace {
 }
 
 /// What `host run --json` said.
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     pub json: Value,
     pub code: Option<i32>,
     pub stderr: String,
 }
 
 impl RunSummary {
-    pub fn dataset(&self, name: &str) -> &Value {
+    pub(crate) fn dataset(&self, name: &str) -> &Value {
         self.json["datasets"]
             .as_array()
             .unwrap()
@@ -204,7 +204,7 @@ impl RunSummary {
     }
 
     /// Partitions of `dataset` computed by this run, sorted.
-    pub fn computed(&self, dataset: &str) -> Vec<String> {
+    pub(crate) fn computed(&self, dataset: &str) -> Vec<String> {
         let mut v: Vec<String> = self.dataset(dataset)["computed_partitions"]
             .as_array()
             .unwrap()
@@ -216,7 +216,7 @@ impl RunSummary {
     }
 
     /// Partitions computed with a different content hash than before.
-    pub fn changed(&self, dataset: &str) -> Vec<String> {
+    pub(crate) fn changed(&self, dataset: &str) -> Vec<String> {
         let mut v: Vec<String> = self.dataset(dataset)["computed_partitions"]
             .as_array()
             .unwrap()
@@ -228,12 +228,12 @@ impl RunSummary {
         v
     }
 
-    pub fn count(&self, dataset: &str, what: &str) -> u64 {
+    pub(crate) fn count(&self, dataset: &str, what: &str) -> u64 {
         self.dataset(dataset)[what].as_u64().unwrap()
     }
 
     /// Panics with the log unless the run succeeded.
-    pub fn assert_ok(&self) -> &Self {
+    pub(crate) fn assert_ok(&self) -> &Self {
         assert_eq!(
             self.code,
             Some(0),
@@ -246,6 +246,6 @@ impl RunSummary {
 }
 
 /// `date=2025-02-DD` for the example's days.
-pub fn day(d: u32) -> String {
+pub(crate) fn day(d: u32) -> String {
     format!("date=2025-02-{d:02}")
 }

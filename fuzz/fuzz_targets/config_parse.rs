@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use strata::config;
+use strata_core::config;
 
 /// A pipeline folder with the plugin files and landing folder the seeds name.
 fn dir() -> &'static PathBuf {

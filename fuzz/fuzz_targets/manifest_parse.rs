@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use strata::config::DatasetId;
-use strata::store::manifest::{content_hash, is_sha256};
-use strata::store::{Manifest, Store};
+use strata_core::DatasetId;
+use strata_core::manifest::{Manifest, content_hash, is_sha256};
+use strata_store::Store;
 
 const DATASET: &str = "bronze/t";
 const PARTITION: &str = "date=2025-02-18";

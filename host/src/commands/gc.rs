@@ -12,7 +12,7 @@ use super::{GlobalOptions, LeaseOptions};
 /// interrupted runs) and temp files of interrupted writes. Never removes a
 /// file a valid manifest names.
 #[derive(Args)]
-pub struct GcCommand {
+pub(super) struct GcCommand {
     /// Only list what would be removed.
     #[arg(long)]
     dry_run: bool,
@@ -21,7 +21,7 @@ pub struct GcCommand {
 }
 
 impl GcCommand {
-    pub async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
+    pub(super) async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
         let pipeline = global.load_pipeline()?;
         let store = global.open_store(&pipeline)?;
         // A run in progress has written data files whose manifest is not

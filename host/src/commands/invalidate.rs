@@ -6,9 +6,9 @@ use anyhow::{Result, bail};
 use chrono::NaiveDateTime;
 use clap::Args;
 
-use strata::period::Period;
-use strata::planner;
-use strata::store::ManifestRead;
+use strata_core::period::Period;
+use strata_core::planner;
+use strata_store::ManifestRead;
 
 use super::{GlobalOptions, LeaseOptions, dataset_arg, parse_time};
 
@@ -18,7 +18,7 @@ use super::{GlobalOptions, LeaseOptions, dataset_arg, parse_time};
 /// partition is committed, and raw data is never touched unless --raw is
 /// given (raw is refetched from the source, which may no longer have it).
 #[derive(Args)]
-pub struct InvalidateCommand {
+pub(super) struct InvalidateCommand {
     /// The dataset, as `layer/name`.
     dataset: String,
     /// First period to invalidate (YYYY-MM-DD) [default: the first].
@@ -35,7 +35,7 @@ pub struct InvalidateCommand {
 }
 
 impl InvalidateCommand {
-    pub async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
+    pub(super) async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
         let pipeline = global.load_pipeline()?;
         let store = global.open_store(&pipeline)?;
         let id = dataset_arg(&pipeline, &self.dataset)?;
@@ -59,7 +59,7 @@ impl InvalidateCommand {
             }
             if let ManifestRead::Valid(mut m) = store.read_manifest(&id, &partition).await? {
                 m.invalidated = Some(format!("by host invalidate at {when}"));
-                store.rewrite_manifest(&id, &m).await?;
+                store.rewrite_manifest(&id, &m, lease.fence()).await?;
                 count += 1;
             }
         }

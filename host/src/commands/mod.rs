@@ -12,12 +12,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::NaiveDateTime;
 use clap::{Args, Parser, Subcommand};
 
-use strata::config::{self, DatasetId, Pipeline};
-use strata::store::Store;
-use strata::store::lease::Lease;
+use strata_core::DatasetId;
+use strata_core::config::{self, Pipeline};
+use strata_store::Store;
+use strata_store::lease::Lease;
 
 /// Strata runs date-partitioned pipelines (raw → bronze → silver → gold)
 /// whose transforms are sandboxed WebAssembly plugins. Every partition is
@@ -29,7 +30,7 @@ use strata::store::lease::Lease;
     after_help = "Start with `host status` to see the plan, then `host run`.\n\
     Put `host run` on cron or a systemd timer, or use `host run --every 1h`."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalOptions,
     #[command(subcommand)]
@@ -50,7 +51,7 @@ enum Command {
 
 /// Options every subcommand takes.
 #[derive(Args)]
-pub struct GlobalOptions {
+pub(crate) struct GlobalOptions {
     /// The pipeline file.
     #[arg(
         long,
@@ -75,7 +76,7 @@ pub struct GlobalOptions {
 }
 
 impl GlobalOptions {
-    pub fn init_logging(&self) {
+    pub(crate) fn init_logging(&self) {
         let level = match (self.quiet, self.verbose) {
             (true, _) => "warn",
             (false, 0) => "info",
@@ -94,29 +95,29 @@ impl GlobalOptions {
             .init();
     }
 
-    pub fn load_pipeline(&self) -> Result<Pipeline> {
+    pub(crate) fn load_pipeline(&self) -> Result<Pipeline> {
         Ok(config::load(&self.config)?)
     }
 
-    pub fn open_store(&self, pipeline: &Pipeline) -> Result<Store> {
+    pub(crate) fn open_store(&self, pipeline: &Pipeline) -> Result<Store> {
         Store::open(&pipeline.store)
             .with_context(|| format!("opening the store of {}", pipeline.path.display()))
     }
 
-    pub fn now(&self) -> NaiveDateTime {
+    pub(crate) fn now(&self) -> NaiveDateTime {
         self.now.unwrap_or_else(|| chrono::Utc::now().naive_utc())
     }
 
-    pub fn cache_dir(&self) -> Option<PathBuf> {
+    pub(crate) fn cache_dir(&self) -> Option<PathBuf> {
         self.cache_dir
             .clone()
-            .or_else(strata::runtime::ComponentCache::default_dir)
+            .or_else(strata_runtime::ComponentCache::default_dir)
     }
 }
 
 /// Which partitions a command looks at.
 #[derive(Args)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Only partitions from this period on (YYYY-MM-DD).
     #[arg(long, value_parser = parse_time)]
     pub from: Option<NaiveDateTime>,
@@ -130,15 +131,15 @@ pub struct Selection {
 
 impl Selection {
     /// Applies the selection to run options, checking dataset names.
-    pub fn apply(
+    pub(crate) fn apply(
         &self,
         pipeline: &Pipeline,
-        options: &mut strata::executor::RunOptions,
+        scope: &mut strata_engine::Scope,
     ) -> Result<()> {
-        options.from = self.from;
-        options.to = self.to;
+        scope.from = self.from;
+        scope.to = self.to;
         for name in &self.datasets {
-            options.datasets.push(dataset_arg(pipeline, name)?);
+            scope.datasets.push(dataset_arg(pipeline, name)?);
         }
         Ok(())
     }
@@ -146,18 +147,18 @@ impl Selection {
 
 /// How a writing command takes the run lease.
 #[derive(Args)]
-pub struct LeaseOptions {
+pub(crate) struct LeaseOptions {
     /// If another run holds the lease, wait for it instead of exiting.
     #[arg(long)]
     wait: bool,
     /// How long the lease lasts without renewal: a run that dies is taken
     /// over this long after its last renewal.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = config::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = strata_core::units::parse_duration)]
     lease_ttl: std::time::Duration,
 }
 
 impl LeaseOptions {
-    pub async fn acquire(&self, store: &Store) -> Result<Lease> {
+    pub(crate) async fn acquire(&self, store: &Store) -> Result<Lease> {
         if self.wait {
             Lease::acquire_waiting(store, self.lease_ttl).await
         } else {
@@ -167,7 +168,7 @@ impl LeaseOptions {
 }
 
 impl Cli {
-    pub async fn execute(self) -> Result<ExitCode> {
+    pub(crate) async fn execute(self) -> Result<ExitCode> {
         match self.command {
             Command::Run(c) => c.execute(&self.global).await,
             Command::Status(c) => c.execute(&self.global).await,
@@ -181,16 +182,12 @@ impl Cli {
 }
 
 /// A date or date-time on the command line.
-pub fn parse_time(text: &str) -> Result<NaiveDateTime, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map(|d| d.and_time(NaiveTime::MIN))
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H"))
-        .map_err(|_| format!("`{text}` is not a date: write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"))
+pub(crate) fn parse_time(text: &str) -> Result<NaiveDateTime, String> {
+    strata_core::period::parse_instant(text).ok_or_else(|| format!("`{text}` is not a date: write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"))
 }
 
 /// A `layer/name` on the command line, checked against the pipeline.
-pub fn dataset_arg(pipeline: &Pipeline, text: &str) -> Result<DatasetId> {
+pub(crate) fn dataset_arg(pipeline: &Pipeline, text: &str) -> Result<DatasetId> {
     let known = || {
         pipeline
             .datasets

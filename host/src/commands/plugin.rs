@@ -16,14 +16,17 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use clap::{Args, Subcommand, ValueEnum};
 
-use strata::runtime::{CONTRACT_VERSION, Limits, PartitionContext, Runtime, is_granted};
-use strata::{jsonl, schema};
+use strata_core::CONTRACT_VERSION;
+use strata_core::config::PluginLimits;
+use strata_core::manifest::Column;
+use strata_runtime::{PartitionContext, Runtime, is_granted};
+use strata_runtime::{jsonl, schema};
 
 use super::GlobalOptions;
 
 /// Tools for plugin authors: scaffold, build, inspect and test plugins.
 #[derive(Subcommand)]
-pub enum PluginCommand {
+pub(super) enum PluginCommand {
     New(NewCommand),
     Build(BuildCommand),
     Inspect(InspectCommand),
@@ -31,7 +34,7 @@ pub enum PluginCommand {
 }
 
 impl PluginCommand {
-    pub async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
+    pub(super) async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
         // Plugins run synchronously (a plugin's stdout blocks on WASI
         // streams), so never on an async worker.
         tokio::task::block_in_place(|| match self {
@@ -45,7 +48,7 @@ impl PluginCommand {
 
 /// A plugin language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Lang {
+pub(super) enum Lang {
     Rust,
     Python,
     Js,
@@ -63,7 +66,7 @@ impl fmt::Display for Lang {
 
 /// The layer a scaffolded plugin is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Layer {
+pub(super) enum Layer {
     /// Raw files in (one row per file: `file`, `body`), typed rows out.
     Bronze,
     /// Rows in, cleaned rows out.
@@ -73,7 +76,7 @@ pub enum Layer {
 }
 
 /// The pinned componentize-py, as CI installs it.
-pub const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+pub(super) const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
 
 /// The Strata repository this host was built from, if it is still there:
 /// the Rust SDK, the JS toolchain and the lock file the scaffolds use.
@@ -90,7 +93,7 @@ fn repo_dir() -> Option<PathBuf> {
 /// Create a plugin project that builds as it stands and passes a test on
 /// sample data (see the README it writes).
 #[derive(Args)]
-pub struct NewCommand {
+pub(super) struct NewCommand {
     /// The plugin's name (lowercase letters, digits and `-`).
     name: String,
     /// Its language.
@@ -187,7 +190,7 @@ impl NewCommand {
 /// Build a plugin project (Rust, Python or JavaScript, told by its files)
 /// into a `.wasm` component; prints its path.
 #[derive(Args)]
-pub struct BuildCommand {
+pub(super) struct BuildCommand {
     /// The project folder.
     #[arg(default_value = ".")]
     dir: PathBuf,
@@ -479,7 +482,7 @@ fn build_js(dir: &Path, entry: &Path, out: &Path) -> Result<()> {
 /// Print what a plugin says about itself and what it imports, marking the
 /// imports the sandbox refuses.
 #[derive(Args)]
-pub struct InspectCommand {
+pub(super) struct InspectCommand {
     /// The plugin's `.wasm` file.
     file: PathBuf,
     /// Print JSON.
@@ -500,10 +503,7 @@ impl InspectCommand {
         } else {
             None
         };
-        let sha256 = {
-            use sha2::{Digest, Sha256};
-            hex::encode(Sha256::digest(&bytes))
-        };
+        let sha256 = strata_core::manifest::sha256_hex(&bytes);
         let code = if refused.is_empty() {
             ExitCode::SUCCESS
         } else {
@@ -523,7 +523,7 @@ impl InspectCommand {
                 "loads": refused.is_empty(),
                 "compiled": plugin
                     .as_ref()
-                    .map(|p| p.origin == strata::runtime::LoadOrigin::Compiled),
+                    .map(|p| p.origin == strata_runtime::LoadOrigin::Compiled),
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
             return Ok(code);
@@ -538,8 +538,8 @@ impl InspectCommand {
                 println!(
                     "format       {}",
                     match info.format {
-                        strata::runtime::DataFormat::ArrowIpc => "arrow-ipc",
-                        strata::runtime::DataFormat::JsonLines => "json-lines",
+                        strata_runtime::DataFormat::ArrowIpc => "arrow-ipc",
+                        strata_runtime::DataFormat::JsonLines => "json-lines",
                     }
                 );
             }
@@ -584,7 +584,7 @@ impl InspectCommand {
 /// Run a plugin on sample data and print its output rows: a quick loop
 /// while writing a plugin.
 #[derive(Args)]
-pub struct TestCommand {
+pub(super) struct TestCommand {
     /// The plugin's `.wasm` file.
     file: PathBuf,
     /// A sample input: JSON lines (`.jsonl`, `.ndjson`, `.json`; or a JSON
@@ -682,49 +682,38 @@ impl TestCommand {
             plugin.info.name,
             plugin.info.version,
             match plugin.info.format {
-                strata::runtime::DataFormat::ArrowIpc => "arrow-ipc",
-                strata::runtime::DataFormat::JsonLines => "json-lines",
+                strata_runtime::DataFormat::ArrowIpc => "arrow-ipc",
+                strata_runtime::DataFormat::JsonLines => "json-lines",
             },
             inputs.len()
         );
-        let fail = |e: strata::runtime::RunError| anyhow::anyhow!("{e}");
-        let started = Instant::now();
-        let mut session = plugin
-            .open(&runtime, &context, &Limits::default())
-            .map_err(fail)?;
-        let open_time = started.elapsed();
+        let step = self.batch_rows.max(1);
+        let batches = inputs.iter().enumerate().flat_map(|(index, (_, batch))| {
+            let starts = (0..batch.num_rows().max(1)).step_by(step);
+            starts.map(move |start| {
+                let len = step.min(batch.num_rows() - start);
+                Ok::<_, anyhow::Error>((index as u32, batch.slice(start, len)))
+            })
+        });
+        let limits = strata_engine::runtime_limits(&PluginLimits::default());
         let started = Instant::now();
         let mut output = Vec::new();
-        let step = self.batch_rows.max(1);
-        for (index, (_, batch)) in inputs.iter().enumerate() {
-            let mut start = 0;
-            loop {
-                let len = step.min(batch.num_rows() - start);
-                output.extend(
-                    session
-                        .process(index as u32, &batch.slice(start, len))
-                        .map_err(fail)?,
-                );
-                start += len;
-                if start >= batch.num_rows() {
-                    break;
-                }
-            }
-        }
-        output.extend(session.finish().map_err(fail)?);
+        plugin.run_partition(&runtime, &context, &limits, batches, &mut |batch| {
+            output.push(batch);
+            Ok(())
+        })?;
         let run_time = started.elapsed();
 
         let rows: usize = output.iter().map(RecordBatch::num_rows).sum();
         if self.bench {
             let rows_in: usize = inputs.iter().map(|(_, b)| b.num_rows()).sum();
             println!(
-                "load {:.3}s ({}), open {:.3}s, {rows_in} rows in and {rows} out in {:.3}s: {:.0} rows/s",
+                "load {:.3}s ({}), {rows_in} rows in and {rows} out in {:.3}s (open to finish): {:.0} rows/s",
                 load_time.as_secs_f64(),
                 match plugin.origin {
-                    strata::runtime::LoadOrigin::Compiled => "compiled",
-                    strata::runtime::LoadOrigin::Cached => "cached",
+                    strata_runtime::LoadOrigin::Compiled => "compiled",
+                    strata_runtime::LoadOrigin::Cached => "cached",
                 },
-                open_time.as_secs_f64(),
                 run_time.as_secs_f64(),
                 rows_in as f64 / run_time.as_secs_f64().max(1e-9),
             );
@@ -732,20 +721,7 @@ impl TestCommand {
         }
         let columns = output
             .first()
-            .map(|b| {
-                schema::columns(&b.schema())
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "{}: {}{}",
-                            c.name,
-                            c.data_type,
-                            if c.nullable { "" } else { " not null" }
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
+            .map(|b| schema::describe(&b.schema()))
             .unwrap_or_else(|| "no output batch".into());
         eprintln!("output: {rows} row(s); {columns}");
         if self.table {
@@ -803,9 +779,9 @@ fn read_schema_arg(arg: &str) -> Result<SchemaRef> {
         Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
         None => arg.to_string(),
     };
-    let columns: Vec<schema::Column> = serde_json::from_str(&text)
+    let columns: Vec<Column> = serde_json::from_str(&text)
         .context("--schema must be a JSON list of {\"name\", \"type\", \"nullable\"}")?;
-    schema::to_schema(&columns).map_err(|e| anyhow::anyhow!("--schema: {e}"))
+    strata_engine::schema::to_arrow(&columns).map_err(|e| anyhow::anyhow!("--schema: {e}"))
 }
 
 /// The raw layer's table of a file or every file of a folder.
@@ -851,7 +827,7 @@ fn read_sample(path: &Path, declared: Option<SchemaRef>) -> Result<RecordBatch> 
         .to_ascii_lowercase();
     let batches = match ext.as_str() {
         "parquet" => {
-            let batches = strata::store::parquet_io::read(bytes.into())?
+            let batches = strata_store::parquet_io::read(bytes.into())?
                 .collect::<Result<Vec<_>>>()
                 .with_context(|| format!("reading {}", path.display()))?;
             let Some(first) = batches.first() else {

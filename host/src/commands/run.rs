@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::Args;
 use serde_json::json;
 
-use strata::executor::{self, Outcome, Report, RunOptions};
+use strata_engine::{self as engine, Outcome, Report, RunOptions, Scope};
 
 use super::{GlobalOptions, LeaseOptions, Selection};
 
@@ -19,7 +19,7 @@ use super::{GlobalOptions, LeaseOptions, Selection};
 /// with status 1. Exit status 0 means every expected partition is fresh or
 /// waiting for its data.
 #[derive(Args)]
-pub struct RunCommand {
+pub(super) struct RunCommand {
     #[command(flatten)]
     selection: Selection,
     /// Partitions computed at once [default: number of cores].
@@ -32,14 +32,14 @@ pub struct RunCommand {
     #[arg(long)]
     json: bool,
     /// Keep running: start a new run this long after the previous one started (e.g. 15m, 1h).
-    #[arg(long, value_name = "DURATION", value_parser = strata::config::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = strata_core::units::parse_duration)]
     every: Option<Duration>,
     #[command(flatten)]
     lease: LeaseOptions,
 }
 
 impl RunCommand {
-    pub async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
+    pub(super) async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
         let Some(every) = self.every else {
             return self.once(global).await;
         };
@@ -66,20 +66,27 @@ impl RunCommand {
         // picked up by the next scheduled run.
         let pipeline = global.load_pipeline()?;
         let store = global.open_store(&pipeline)?;
-        let mut options = RunOptions::new(global.now());
-        self.selection.apply(&pipeline, &mut options)?;
-        options.verify = self.verify;
+        let mut scope = Scope::new(global.now());
+        self.selection.apply(&pipeline, &mut scope)?;
+        scope.verify = self.verify;
+        let mut options = RunOptions::new(scope);
         options.cache_dir = global.cache_dir();
         options.progress = std::io::stderr().is_terminal() && !global.quiet && global.verbose == 0;
         if let Some(jobs) = self.jobs {
             options.jobs = jobs.max(1);
         }
         let lease = self.lease.acquire(&store).await?;
-        tracing::debug!("holding the run lease: {}", lease.record());
+        tracing::debug!("holding the run lease: {}", lease.record().await);
         let started = Instant::now();
-        let report = executor::run(&pipeline, &store, &options).await;
+        let report = engine::run(&pipeline, &store, &options, lease.fence()).await;
         lease.release().await?;
         let report = report?;
+        if let Some(lost) = &report.lease_lost {
+            if self.json {
+                println!("{}", serde_json::to_string_pretty(&summary_json(&report))?);
+            }
+            anyhow::bail!("{lost}; partitions committed before are complete, `host gc` removes the rest");
+        }
         if self.json {
             println!("{}", serde_json::to_string_pretty(&summary_json(&report))?);
         } else {
@@ -117,9 +124,10 @@ fn summary_json(report: &Report) -> serde_json::Value {
                 .partitions
                 .iter()
                 .filter_map(|p| match &p.outcome {
-                    Outcome::Failed { error } => {
-                        Some(json!({"partition": p.partition, "error": error}))
-                    }
+                    Outcome::Failed { error } => Some(json!({
+                        "partition": p.partition,
+                        "error": { "kind": error.kind, "message": error.message },
+                    })),
                     _ => None,
                 })
                 .collect();
@@ -136,7 +144,11 @@ fn summary_json(report: &Report) -> serde_json::Value {
             })
         })
         .collect();
-    json!({ "ok": report.failed() == 0, "datasets": datasets })
+    json!({
+        "ok": report.failed() == 0 && report.lease_lost.is_none(),
+        "lease_lost": report.lease_lost,
+        "datasets": datasets,
+    })
 }
 
 fn print_summary(report: &Report, elapsed: Duration) {
@@ -161,10 +173,11 @@ fn print_summary(report: &Report, elapsed: Duration) {
         for p in &d.partitions {
             if let Outcome::Failed { error } = &p.outcome {
                 eprintln!(
-                    "\nFAILED {} {}:\n  {}",
+                    "\nFAILED {} {} ({}):\n  {}",
                     d.dataset,
                     p.partition,
-                    error.replace('\n', "\n  ")
+                    error.kind,
+                    error.message.replace('\n', "\n  ")
                 );
             }
         }

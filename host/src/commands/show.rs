@@ -5,14 +5,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use strata::store::parquet_io;
-use strata::store::{ManifestRead, Producer, Store};
+use strata_store::parquet_io;
+use strata_core::manifest::Producer;
+use strata_store::{ManifestRead, Store};
 
 use super::{GlobalOptions, dataset_arg};
 
 /// Print a partition's lineage (plugin, inputs, hashes) and its first rows.
 #[derive(Args)]
-pub struct ShowCommand {
+pub(super) struct ShowCommand {
     /// The dataset, as `layer/name`.
     dataset: String,
     /// The partition: `2025-02-18`, `date=2025-02-18`, or `all`.
@@ -23,14 +24,14 @@ pub struct ShowCommand {
 }
 
 impl ShowCommand {
-    pub async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
+    pub(super) async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
         let pipeline = global.load_pipeline()?;
         let store = global.open_store(&pipeline)?;
         let id = dataset_arg(&pipeline, &self.dataset)?;
-        let partition = if self.partition.contains('=') || self.partition == strata::planner::ALL {
+        let partition = if self.partition.contains('=') || self.partition == strata_core::planner::ALL {
             self.partition.clone()
         } else {
-            strata::period::Period::parse(pipeline.partitions.every, &self.partition)
+            strata_core::period::Period::parse(pipeline.partitions.every, &self.partition)
                 .map(|p| p.id())
                 .with_context(|| format!("`{}` is not a partition of {id}", self.partition))?
         };

@@ -8,15 +8,15 @@ use anyhow::Result;
 use clap::Args;
 use serde_json::json;
 
-use strata::executor::{self, RunOptions};
-use strata::planner::State;
+use strata_engine::{self as engine, Scope};
+use strata_core::planner::State;
 
 use super::GlobalOptions;
 
 /// Show the health of every partition: one row per dataset, one cell per
 /// period. Reads manifests only; never writes, never fetches, never runs a plugin.
 #[derive(Args)]
-pub struct StatusCommand {
+pub(super) struct StatusCommand {
     /// Print every partition as JSON: {dataset, partition, state, reason}.
     #[arg(long)]
     json: bool,
@@ -39,13 +39,12 @@ const LEGEND: &[(&str, char, &str)] = &[
 ];
 
 impl StatusCommand {
-    pub async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
+    pub(super) async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
         let pipeline = global.load_pipeline()?;
         let store = global.open_store(&pipeline)?;
-        let mut options = RunOptions::new(global.now());
-        options.plan_only = true;
-        options.verify = self.verify;
-        let report = executor::run(&pipeline, &store, &options).await?;
+        let mut scope = Scope::new(global.now());
+        scope.verify = self.verify;
+        let report = engine::status(&pipeline, &store, &scope).await?;
 
         if self.json {
             let partitions: Vec<_> = report

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use strata::executor::{self, RunOptions};
-use strata::planner::State;
+use strata_engine::{self as engine, Scope};
+use strata_core::planner::State;
 
 use super::{GlobalOptions, Selection};
 
@@ -14,20 +14,19 @@ use super::{GlobalOptions, Selection};
 /// partitions. Changes nothing; `host run --verify` heals what it finds.
 /// Exit status 1 if anything is damaged.
 #[derive(Args)]
-pub struct VerifyCommand {
+pub(super) struct VerifyCommand {
     #[command(flatten)]
     selection: Selection,
 }
 
 impl VerifyCommand {
-    pub async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
+    pub(super) async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
         let pipeline = global.load_pipeline()?;
         let store = global.open_store(&pipeline)?;
-        let mut options = RunOptions::new(global.now());
-        options.plan_only = true;
-        options.verify = true;
-        self.selection.apply(&pipeline, &mut options)?;
-        let report = executor::run(&pipeline, &store, &options).await?;
+        let mut scope = Scope::new(global.now());
+        scope.verify = true;
+        self.selection.apply(&pipeline, &mut scope)?;
+        let report = engine::status(&pipeline, &store, &scope).await?;
         let mut checked = 0;
         let mut damaged = 0;
         for d in &report.datasets {

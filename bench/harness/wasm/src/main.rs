@@ -6,7 +6,8 @@
 //!
 //! `run` loads the plugin once (compiling it, outside the timing), then per
 //! iteration computes every partition of the case the way the executor does:
-//! a fresh sandboxed instance, `open`, `process` for each batch, `finish`.
+//! a fresh sandboxed instance, `open`, `process` for each batch, `finish`
+//! (`Plugin::run_partition`, as `host run` drives it).
 //! It prints one JSON line like the native harness.
 
 use std::path::{Path, PathBuf};
@@ -15,8 +16,9 @@ use std::time::Instant;
 
 use arrow::array::{BinaryBuilder, StringBuilder};
 use arrow::record_batch::RecordBatch;
-use strata::runtime::{Limits, PartitionContext, Runtime};
-use strata::store::parquet_io;
+use strata_core::config::PluginLimits;
+use strata_runtime::{Limits, PartitionContext, RunError, Runtime};
+use strata_store::parquet_io;
 
 /// As the executor: raw files are handed over in batches of about this size.
 const RAW_BATCH_BYTES: usize = 16 << 20;
@@ -24,7 +26,7 @@ const RAW_BATCH_BYTES: usize = 16 << 20;
 fn write_batches(dir: &Path, batches: &[RecordBatch]) {
     std::fs::create_dir_all(dir).expect("create partition dir");
     for (i, b) in batches.iter().enumerate() {
-        let bytes = strata::ipc::encode(b).expect("encode");
+        let bytes = strata_runtime::ipc::encode(b).expect("encode");
         std::fs::write(dir.join(format!("b{i:04}.arrow")), bytes).expect("write batch");
     }
 }
@@ -38,7 +40,7 @@ fn prepare(dir: &Path, kind: &str, files: &[PathBuf]) {
             let mut flush = |names: &mut StringBuilder, bodies: &mut BinaryBuilder| {
                 batches.push(
                     RecordBatch::try_new(
-                        strata::schema::raw_schema(),
+                        strata_runtime::schema::raw_schema(),
                         vec![Arc::new(names.finish()), Arc::new(bodies.finish())],
                     )
                     .expect("raw batch"),
@@ -109,7 +111,7 @@ fn load_case(dir: &Path) -> Case {
             files.sort();
             let batches = files
                 .iter()
-                .flat_map(|f| strata::ipc::decode(&std::fs::read(f).unwrap()).unwrap())
+                .flat_map(|f| strata_runtime::ipc::decode(&std::fs::read(f).unwrap()).unwrap())
                 .collect();
             (
                 p.file_name().unwrap().to_string_lossy().into_owned(),
@@ -135,7 +137,7 @@ fn run(plugin: &Path, case: &Path, iterations: usize) {
     let plugin = runtime.load(plugin).expect("load plugin");
     let limits = Limits {
         memory_bytes: 4 << 30,
-        ..Limits::default()
+        ..strata_engine::runtime_limits(&PluginLimits::default())
     };
     let pass = || -> (usize, usize) {
         let (mut rows_in, mut rows_out) = (0, 0);
@@ -148,16 +150,16 @@ fn run(plugin: &Path, case: &Path, iterations: usize) {
                 params: params.clone(),
                 inputs: vec![(input.clone(), batches[0].schema())],
             };
-            let mut session = plugin.open(&runtime, &context, &limits).expect("open");
-            for b in batches {
+            let inputs = batches.iter().map(|b| {
                 rows_in += b.num_rows();
-                for o in session.process(0, b).expect("process") {
+                Ok::<_, RunError>((0, b.clone()))
+            });
+            plugin
+                .run_partition(&runtime, &context, &limits, inputs, &mut |o| {
                     rows_out += o.num_rows();
-                }
-            }
-            for o in session.finish().expect("finish") {
-                rows_out += o.num_rows();
-            }
+                    Ok(())
+                })
+                .expect("run the partition");
         }
         (rows_in, rows_out)
     };

@@ -7,9 +7,9 @@ use std::path::Path;
 use super::{Lang, Layer};
 
 /// The plugin contract.
-pub const WIT: &str = include_str!("../../../../wit/strata.wit");
+pub(super) const WIT: &str = include_str!("../../../../wit/strata.wit");
 /// The Python SDK.
-pub const PYTHON_SDK: &str = include_str!("../../../../plugins/python/sdk/strata_plugin.py");
+pub(super) const PYTHON_SDK: &str = include_str!("../../../../plugins/python/sdk/strata_plugin.py");
 /// The JavaScript SDK and build script.
 const JS_SDK: &str = include_str!("../../../../plugins/js/sdk/strata-plugin.js");
 const JS_BUILD: &str = include_str!("../../../../plugins/js/build.mjs");
@@ -17,7 +17,7 @@ const JS_BUILD: &str = include_str!("../../../../plugins/js/build.mjs");
 const JS_PACKAGE: &str = include_str!("../../../../plugins/js/package.json");
 
 /// What to scaffold.
-pub struct Spec<'a> {
+pub(super) struct Spec<'a> {
     pub name: &'a str,
     pub lang: Lang,
     pub layer: Layer,
@@ -26,7 +26,7 @@ pub struct Spec<'a> {
 }
 
 /// Every file of the project: (path relative to the project, text).
-pub fn files(spec: &Spec) -> Vec<(String, String)> {
+pub(super) fn files(spec: &Spec) -> Vec<(String, String)> {
     let name = spec.name;
     let snake = name.replace('-', "_");
     let class: String = name

@@ -1,0 +1,98 @@
+//! A raw dataset's `source` table: what to fetch, as data. Fetching it is
+//! the sources crate's business.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::http::HttpSpec;
+use crate::template::Template;
+
+/// A raw dataset's `source = { kind = "...", ... }` table.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SourceSpec {
+    /// Files in a landing folder, picked per period by a name pattern.
+    Files(FilesSpec),
+    /// A REST API: one request (or one per page) per period.
+    Http(Box<HttpSpec>),
+}
+
+impl SourceSpec {
+    /// Checks what can be checked without fetching.
+    pub fn validate(&self, pipeline_dir: &Path) -> Result<(), String> {
+        match self {
+            SourceSpec::Files(spec) => spec.validate(pipeline_dir),
+            SourceSpec::Http(spec) => spec.validate(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceSpec::Files(_) => "files",
+            SourceSpec::Http(_) => "http",
+        }
+    }
+
+    /// How many of the most recent complete periods to fetch again on every
+    /// run, for sources that correct recent data. A refetch is committed
+    /// only if the bytes changed.
+    pub fn refetch_recent(&self) -> usize {
+        match self {
+            SourceSpec::Files(_) => 0,
+            SourceSpec::Http(spec) => spec.refetch_recent,
+        }
+    }
+
+    /// What identifies this source in a raw manifest's key: its settings,
+    /// without anything secret.
+    pub fn identity(&self) -> serde_json::Value {
+        match self {
+            SourceSpec::Http(spec) => spec.identity(),
+            SourceSpec::Files(_) => serde_json::to_value(self).unwrap_or_default(),
+        }
+    }
+}
+
+/// `source = { kind = "files", dir = "landing", pattern = "tx-{date}.json" }`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesSpec {
+    /// A folder (relative to pipeline.toml) or an object-store URL.
+    pub dir: String,
+    /// File names of one period, relative to `dir`: a period template
+    /// (`{date}`, `{%Y%m%d}`, …; see [`crate::template`]) in which `*`
+    /// matches any run of characters.
+    pub pattern: String,
+}
+
+impl FilesSpec {
+    /// Checks the pattern and that a local landing folder exists.
+    pub fn validate(&self, pipeline_dir: &Path) -> Result<(), String> {
+        let pattern = self.template()?;
+        if !pattern.mentions_period() {
+            return Err(format!(
+                "files pattern `{}` does not mention the period: add {{date}}, e.g. \"data-{{date}}.json\"",
+                self.pattern
+            ));
+        }
+        if let Some(name) = pattern.env_names().next() {
+            return Err(format!(
+                "files pattern `{}` reads the environment variable {name}: a pattern names files, write it out",
+                self.pattern
+            ));
+        }
+        if !self.dir.contains("://") && !pipeline_dir.join(&self.dir).is_dir() {
+            return Err(format!(
+                "landing folder {} does not exist",
+                pipeline_dir.join(&self.dir).display()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The pattern as a template.
+    pub fn template(&self) -> Result<Template, String> {
+        Template::parse(&self.pattern).map_err(|e| format!("files pattern: {e}"))
+    }
+}

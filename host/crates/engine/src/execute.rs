@@ -1,0 +1,381 @@
+//! Computing and committing the partitions of one dataset: a source fetches
+//! a raw period, a plugin computes a partition from its inputs; either is
+//! committed through the store's fenced commit protocol.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use chrono::Utc;
+use strata_core::DatasetId;
+use strata_core::config::{Dataset, Pipeline, PluginLimits, Producer};
+use strata_core::manifest::{
+    Column, FORMAT_VERSION, FileEntry, InputRef, Manifest, Producer as ManifestProducer,
+    content_hash, is_plain_file_name, sha256_hex,
+};
+use strata_core::period::Period;
+use strata_core::planner::{self, Recipe};
+use strata_runtime::{Plugin, Runtime};
+use strata_sources::{Fetch, Source};
+use strata_store::lease::Fence;
+use strata_store::{CommitError, Store};
+use tokio::runtime::Handle;
+
+use crate::failure::{Failure, FailureKind};
+use crate::partition::PluginPartition;
+
+/// A partition as a run left it: its manifest, and the manifest's entity
+/// tag if the run wrote it and the store gives one.
+pub(crate) struct Committed {
+    pub(crate) manifest: Arc<Manifest>,
+    pub(crate) tag: Option<String>,
+}
+
+/// Why a partition was not committed.
+pub(crate) enum NotCommitted {
+    Failed(Failure),
+    /// The source has nothing for the period yet.
+    Waiting(String),
+    /// The run lost its lease: nothing more is committed.
+    LeaseLost(String),
+}
+
+impl From<Failure> for NotCommitted {
+    fn from(failure: Failure) -> Self {
+        NotCommitted::Failed(failure)
+    }
+}
+
+impl From<CommitError> for NotCommitted {
+    fn from(error: CommitError) -> Self {
+        match error {
+            CommitError::LeaseLost(lost) => NotCommitted::LeaseLost(lost.to_string()),
+            CommitError::Store(e) => NotCommitted::Failed(Failure::store(&e)),
+        }
+    }
+}
+
+pub(crate) type ComputeResult = Result<Committed, NotCommitted>;
+
+/// What a partition held before it was (re)computed.
+pub(crate) enum Previous {
+    None,
+    Intact(Arc<Manifest>),
+    Damaged(Arc<Manifest>),
+}
+
+impl Previous {
+    /// The manifest whose files the commit replaces.
+    fn manifest(&self) -> Option<&Manifest> {
+        match self {
+            Previous::None => None,
+            Previous::Intact(m) | Previous::Damaged(m) => Some(m),
+        }
+    }
+}
+
+/// The WebAssembly runtime, started by the first dataset that needs it.
+pub(crate) type SharedRuntime = Arc<OnceLock<Arc<Runtime>>>;
+
+/// What every partition of one dataset's run shares.
+#[derive(Clone)]
+pub(crate) struct DatasetJob {
+    pub(crate) dataset: DatasetId,
+    store: Store,
+    fence: Fence,
+    kind: JobKind,
+}
+
+#[derive(Clone)]
+enum JobKind {
+    Source {
+        source: Arc<dyn Source>,
+        identity: serde_json::Value,
+        kind: &'static str,
+    },
+    Plugin {
+        runtime: Arc<Runtime>,
+        plugin: Arc<Plugin>,
+        params: serde_json::Map<String, serde_json::Value>,
+        inputs: Vec<DatasetId>,
+        limits: PluginLimits,
+    },
+    /// The dataset cannot run at all (its plugin does not load, …): every
+    /// partition fails with this.
+    Broken(Failure),
+}
+
+impl DatasetJob {
+    pub(crate) async fn prepare(
+        pipeline: &Pipeline,
+        dataset: &Dataset,
+        store: &Store,
+        fence: &Fence,
+        runtime: &SharedRuntime,
+        cache_dir: Option<PathBuf>,
+    ) -> DatasetJob {
+        let kind = match &dataset.producer {
+            Producer::Source(spec) => match strata_sources::build(spec, &pipeline.dir) {
+                Ok(source) => JobKind::Source {
+                    source,
+                    identity: spec.identity(),
+                    kind: spec.kind(),
+                },
+                Err(e) => JobKind::Broken(Failure::new(
+                    FailureKind::Source,
+                    format!("source of {}: {e:#}", dataset.id),
+                )),
+            },
+            Producer::Plugin {
+                path,
+                sha256,
+                params,
+                inputs,
+                limits,
+            } => match load_plugin(runtime, cache_dir, path.clone(), sha256.clone()).await {
+                Ok((runtime, plugin)) => JobKind::Plugin {
+                    runtime,
+                    plugin: Arc::new(plugin),
+                    params: params.clone(),
+                    inputs: inputs.iter().map(|i| i.dataset.clone()).collect(),
+                    limits: limits.clone(),
+                },
+                Err(failure) => JobKind::Broken(failure),
+            },
+        };
+        DatasetJob {
+            dataset: dataset.id.clone(),
+            store: store.clone(),
+            fence: fence.clone(),
+            kind,
+        }
+    }
+
+    /// Computes and commits one partition.
+    pub(crate) async fn compute(
+        &self,
+        partition: &str,
+        period: Option<Period>,
+        recipe: Option<Recipe>,
+        previous: Previous,
+    ) -> ComputeResult {
+        if let Some(lost) = self.fence.lost() {
+            return Err(NotCommitted::LeaseLost(lost.to_string()));
+        }
+        match &self.kind {
+            JobKind::Broken(failure) => Err(failure.clone().into()),
+            JobKind::Source {
+                source,
+                identity,
+                kind,
+            } => {
+                let period = period.expect("raw datasets are partitioned");
+                self.fetch(partition, &period, source.as_ref(), identity, kind, previous)
+                    .await
+            }
+            JobKind::Plugin {
+                runtime,
+                plugin,
+                params,
+                inputs,
+                limits,
+            } => {
+                let job = PluginPartition {
+                    store: self.store.clone(),
+                    runtime: runtime.clone(),
+                    plugin: plugin.clone(),
+                    dataset: self.dataset.clone(),
+                    partition: partition.to_owned(),
+                    period,
+                    params: params.clone(),
+                    inputs: inputs.clone(),
+                    limits: limits.clone(),
+                    recipe: recipe.expect("plugin partitions are planned with a recipe"),
+                    handle: Handle::current(),
+                };
+                let (manifest, file) = tokio::task::spawn_blocking(move || job.compute())
+                    .await
+                    .map_err(|e| {
+                        Failure::new(FailureKind::Host, format!("partition task died: {e}"))
+                    })??;
+                let tag = self
+                    .store
+                    .commit(
+                        &self.dataset,
+                        &manifest,
+                        file.into_iter().collect(),
+                        previous.manifest(),
+                        &self.fence,
+                    )
+                    .await?;
+                Ok(Committed {
+                    manifest: Arc::new(manifest),
+                    tag,
+                })
+            }
+        }
+    }
+
+    /// Fetches a raw period and commits it, unless a refetch brought the
+    /// bytes that are already there.
+    async fn fetch(
+        &self,
+        partition: &str,
+        period: &Period,
+        source: &dyn Source,
+        identity: &serde_json::Value,
+        kind: &str,
+        previous: Previous,
+    ) -> ComputeResult {
+        let files = match source.fetch(period).await {
+            Ok(Fetch::Ready(files)) => files,
+            Ok(Fetch::Waiting(why)) => return Err(NotCommitted::Waiting(why)),
+            Err(e) => {
+                return Err(Failure::new(
+                    FailureKind::Source,
+                    format!("fetching {} {partition}: {e:#}", self.dataset),
+                )
+                .into());
+            }
+        };
+        let mut entries = Vec::with_capacity(files.len());
+        let mut bodies = Vec::with_capacity(files.len());
+        let mut origins = Vec::with_capacity(files.len());
+        for f in files {
+            if !is_plain_file_name(&f.name) {
+                return Err(Failure::new(
+                    FailureKind::Source,
+                    format!("source gave an unusable file name `{}`", f.name),
+                )
+                .into());
+            }
+            entries.push(FileEntry {
+                path: f.name,
+                size: f.bytes.len() as u64,
+                sha256: sha256_hex(&f.bytes),
+            });
+            bodies.push(f.bytes);
+            origins.push(f.origin);
+        }
+        let manifest = new_manifest(NewManifest {
+            dataset: &self.dataset,
+            partition,
+            key: planner::source_key(identity, partition),
+            files: entries,
+            rows: None,
+            schema: vec![],
+            producer: ManifestProducer::Source {
+                source: kind.to_owned(),
+                fetched: origins,
+            },
+            params: serde_json::Value::Null,
+            inputs: vec![],
+        });
+        if let Previous::Intact(previous) = &previous
+            && previous.content_hash == manifest.content_hash
+            && previous.invalidated.is_none()
+        {
+            // A refetch that brought the same bytes: keep what is there.
+            return Ok(Committed {
+                manifest: previous.clone(),
+                tag: None,
+            });
+        }
+        let tag = self
+            .store
+            .commit(
+                &self.dataset,
+                &manifest,
+                bodies,
+                previous.manifest(),
+                &self.fence,
+            )
+            .await?;
+        Ok(Committed {
+            manifest: Arc::new(manifest),
+            tag,
+        })
+    }
+}
+
+/// Loads a dataset's plugin on a blocking thread, starting the runtime if
+/// it is the first, and checks the sha256 the config pins.
+async fn load_plugin(
+    runtime: &SharedRuntime,
+    cache_dir: Option<PathBuf>,
+    path: PathBuf,
+    pinned: Option<String>,
+) -> Result<(Arc<Runtime>, Plugin), Failure> {
+    let runtime = match runtime.get() {
+        Some(r) => r.clone(),
+        None => {
+            let started = Runtime::new(cache_dir).map_err(|e| {
+                Failure::new(
+                    FailureKind::Host,
+                    format!("cannot start the WebAssembly runtime: {e:#}"),
+                )
+            })?;
+            runtime.get_or_init(|| Arc::new(started)).clone()
+        }
+    };
+    let rt = runtime.clone();
+    let plugin = tokio::task::spawn_blocking(move || {
+        let plugin = rt.load(&path)?;
+        if let Some(pin) = pinned
+            && pin != plugin.info.sha256
+        {
+            return Err(Failure::new(
+                FailureKind::PluginLoad,
+                format!(
+                    "plugin {} has sha256 {}, but pipeline.toml pins {pin}; \
+                     update the pin if the new plugin is intended",
+                    path.display(),
+                    plugin.info.sha256
+                ),
+            ));
+        }
+        tracing::debug!(
+            "plugin {}@{} ({}) {:?}",
+            plugin.info.name,
+            plugin.info.version,
+            path.display(),
+            plugin.origin
+        );
+        Ok(plugin)
+    })
+    .await
+    .map_err(|e| Failure::new(FailureKind::Host, format!("loading the plugin: {e}")))??;
+    Ok((runtime, plugin))
+}
+
+/// What a new manifest records; the rest (format, content hash, time,
+/// host version) is filled in by [`new_manifest`].
+pub(crate) struct NewManifest<'a> {
+    pub(crate) dataset: &'a DatasetId,
+    pub(crate) partition: &'a str,
+    pub(crate) key: String,
+    pub(crate) files: Vec<FileEntry>,
+    pub(crate) rows: Option<u64>,
+    pub(crate) schema: Vec<Column>,
+    pub(crate) producer: ManifestProducer,
+    pub(crate) params: serde_json::Value,
+    pub(crate) inputs: Vec<InputRef>,
+}
+
+pub(crate) fn new_manifest(new: NewManifest<'_>) -> Manifest {
+    Manifest {
+        format: FORMAT_VERSION,
+        dataset: new.dataset.to_string(),
+        partition: new.partition.to_owned(),
+        key: new.key,
+        content_hash: content_hash(&new.files),
+        files: new.files,
+        rows: new.rows,
+        schema: new.schema,
+        producer: new.producer,
+        params: new.params,
+        inputs: new.inputs,
+        written_at: Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        host_version: env!("CARGO_PKG_VERSION").to_owned(),
+        invalidated: None,
+    }
+}

@@ -1,0 +1,21 @@
+//! A run of a pipeline: datasets in dependency order, each observed in the
+//! store, planned from manifests alone (strata-core's planner), then its
+//! partitions computed in parallel (a source for raw data, a plugin in the
+//! runtime for the rest) and committed through the store's fenced commit
+//! protocol. A failed partition blocks only what reads it; the run goes on.
+//!
+//! `status` is the same walk without the computing: it plans every dataset
+//! from the store as it is and changes nothing.
+
+mod execute;
+mod failure;
+mod observe;
+mod partition;
+mod report;
+pub mod schema;
+mod walk;
+
+pub use failure::{Failure, FailureKind};
+pub use partition::{contract_params, runtime_limits};
+pub use report::{DatasetReport, Outcome, PartitionReport, Report};
+pub use walk::{RunOptions, Scope, run, status};

@@ -1,0 +1,475 @@
+//! The partition store: Hive-style folders of data files plus a
+//! `_manifest.json` commit marker, on any `object_store` backend.
+//!
+//! ```text
+//! <root>/<layer>/<dataset>/date=2025-02-18/part-<hash>.parquet
+//! <root>/<layer>/<dataset>/date=2025-02-18/_manifest.json
+//! ```
+//!
+//! Commit protocol: data files go in under names derived from their content,
+//! the manifest is written last in one atomic put, then files the previous
+//! manifest named and the new one does not are deleted. A crash anywhere
+//! leaves the old complete partition or the new one. The store knows nothing
+//! about plugins or staleness.
+
+pub mod lease;
+#[cfg(unix)]
+mod local;
+mod manifest_cache;
+pub mod parquet_io;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use lease::{Fence, LeaseLost};
+pub use manifest_cache::ManifestCache;
+use strata_core::DatasetId;
+use strata_core::config::StoreConfig;
+use strata_core::manifest::{MANIFEST_FILE, Manifest, ManifestError, sha256_hex};
+
+/// What a LIST of one partition folder found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolderListing {
+    /// File name → size, the manifest included.
+    pub files: BTreeMap<String, u64>,
+    /// The entity tag of `_manifest.json`, where the store gives one.
+    pub manifest_tag: Option<String>,
+}
+
+impl FolderListing {
+    pub fn has_manifest(&self) -> bool {
+        self.files.contains_key(MANIFEST_FILE)
+    }
+}
+
+/// A partition's manifest as read from the store.
+#[derive(Debug, Clone)]
+pub enum ManifestRead {
+    /// No manifest: the partition does not exist (whatever else is in the folder).
+    Missing,
+    /// A manifest that cannot be trusted.
+    Invalid(ManifestError),
+    Valid(Box<Manifest>),
+}
+
+/// Why a commit wrote no manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The run no longer holds its lease: it must stop writing.
+    #[error(transparent)]
+    LeaseLost(#[from] LeaseLost),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] anyhow::Error),
+}
+
+/// Whether a partition's files match its manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    Intact,
+    Damaged(String),
+}
+
+/// The object store behind a URL: `file://` (created if missing, every
+/// write fsynced), `memory://`, `s3://`, `gs://` or `az://` with a prefix.
+/// The one place a backend is built, for stores and landing folders alike.
+/// Credentials come from the environment, `options` (endpoint, region,
+/// allow_http, …) from the config.
+pub fn open_object_store(
+    url: &str,
+    options: &BTreeMap<String, String>,
+) -> Result<Arc<dyn ObjectStore>> {
+    use object_store::ObjectStoreScheme as Scheme;
+    if let Some(path) = url.strip_prefix("file://") {
+        std::fs::create_dir_all(path).with_context(|| format!("creating the store folder {path}"))?;
+        return Ok(Arc::new(
+            object_store::local::LocalFileSystem::new_with_prefix(path)
+                .with_context(|| format!("opening the store folder {path}"))?
+                // A committed partition must survive a power cut:
+                // files and manifest reach the disk before the next step.
+                .with_fsync(true),
+        ));
+    }
+    if url.starts_with("memory://") {
+        return Ok(Arc::new(object_store::memory::InMemory::new()));
+    }
+    let parsed = url::Url::parse(url).with_context(|| format!("store URL `{url}`"))?;
+    let (scheme, prefix) = Scheme::parse(&parsed).with_context(|| format!("store URL `{url}`"))?;
+    /// Applies the config's options to a builder made from the environment.
+    fn configured<B, K: std::str::FromStr>(
+        mut builder: B,
+        options: &BTreeMap<String, String>,
+        backend: &str,
+        set: fn(B, K, &str) -> B,
+    ) -> Result<B>
+    where
+        K::Err: std::error::Error + Send + Sync + 'static,
+    {
+        for (k, v) in options {
+            let key = k.parse().with_context(|| format!("{backend} option `{k}`"))?;
+            builder = set(builder, key, v);
+        }
+        Ok(builder)
+    }
+    let opening = || format!("opening {url}");
+    let store: Arc<dyn ObjectStore> = match scheme {
+        Scheme::AmazonS3 => {
+            let b = object_store::aws::AmazonS3Builder::from_env().with_url(url);
+            let b = configured(b, options, "S3", |b, k, v| b.with_config(k, v))?;
+            Arc::new(b.build().with_context(opening)?)
+        }
+        Scheme::GoogleCloudStorage => {
+            let b = object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(url);
+            let b = configured(b, options, "GCS", |b, k, v| b.with_config(k, v))?;
+            Arc::new(b.build().with_context(opening)?)
+        }
+        Scheme::MicrosoftAzure => {
+            let b = object_store::azure::MicrosoftAzureBuilder::from_env().with_url(url);
+            let b = configured(b, options, "Azure", |b, k, v| b.with_config(k, v))?;
+            Arc::new(b.build().with_context(opening)?)
+        }
+        other => anyhow::bail!("store URL `{url}`: unsupported scheme {other:?}"),
+    };
+    Ok(if prefix.as_ref().is_empty() {
+        store
+    } else {
+        Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
+    })
+}
+
+/// An entity tag as one string whichever way the store spelled it: Azure
+/// quotes it in headers but not in listings.
+fn entity_tag(tag: String) -> String {
+    let bare = tag.strip_prefix("W/").unwrap_or(&tag);
+    bare.trim_matches('"').to_owned()
+}
+
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<dyn ObjectStore>,
+    /// The URL as configured, for messages (never carries credentials).
+    pub url: String,
+}
+
+impl Store {
+    /// Opens the store a pipeline names. Credentials come from the
+    /// environment (AWS_*, GOOGLE_*, AZURE_*), options from the config.
+    pub fn open(config: &StoreConfig) -> Result<Store> {
+        Ok(Store {
+            inner: open_object_store(&config.url, &config.options)?,
+            url: config.url.clone(),
+        })
+    }
+
+    /// A store over an existing object store (tests, embedding).
+    pub fn from_object_store(inner: Arc<dyn ObjectStore>, url: impl Into<String>) -> Store {
+        Store {
+            inner,
+            url: url.into(),
+        }
+    }
+
+    pub fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.inner
+    }
+
+    pub fn dataset_dir(dataset: &DatasetId) -> Path {
+        Path::from_iter([dataset.layer.as_str(), dataset.name.as_str()])
+    }
+
+    pub fn partition_dir(dataset: &DatasetId, partition: &str) -> Path {
+        Path::from_iter([dataset.layer.as_str(), dataset.name.as_str(), partition])
+    }
+
+    pub fn file_path(dataset: &DatasetId, partition: &str, name: &str) -> Path {
+        Self::partition_dir(dataset, partition).join(name)
+    }
+
+    /// Lists every partition folder of a dataset: one recursive LIST (on a
+    /// local store, one read of each folder: `local`).
+    pub async fn scan(&self, dataset: &DatasetId) -> Result<HashMap<String, FolderListing>> {
+        #[cfg(unix)]
+        if let Some(root) = self.local_root() {
+            let dir = root.join(&dataset.layer).join(&dataset.name);
+            return tokio::task::spawn_blocking(move || local::scan(&dir))
+                .await?
+                .with_context(|| format!("listing {dataset} in {}", self.url));
+        }
+        let prefix = Self::dataset_dir(dataset);
+        let depth = prefix.parts().count();
+        let mut out: HashMap<String, FolderListing> = HashMap::new();
+        let mut listing = self.inner.list(Some(&prefix));
+        while let Some(meta) = listing
+            .try_next()
+            .await
+            .with_context(|| format!("listing {dataset} in {}", self.url))?
+        {
+            let parts: Vec<_> = meta.location.parts().collect();
+            if parts.len() != depth + 2 {
+                continue;
+            }
+            let name = parts[depth + 1].as_ref();
+            let folder = out.entry(parts[depth].as_ref().to_owned()).or_default();
+            if name == MANIFEST_FILE {
+                folder.manifest_tag = meta.e_tag.map(entity_tag);
+            }
+            folder.files.insert(name.to_owned(), meta.size);
+        }
+        Ok(out)
+    }
+
+    /// Reads and checks a partition's manifest.
+    pub async fn read_manifest(
+        &self,
+        dataset: &DatasetId,
+        partition: &str,
+    ) -> Result<ManifestRead> {
+        Ok(self.read_manifest_tagged(dataset, partition).await?.0)
+    }
+
+    /// Reads and checks a partition's manifest; with the entity tag of the
+    /// object read, where the store gives one.
+    pub async fn read_manifest_tagged(
+        &self,
+        dataset: &DatasetId,
+        partition: &str,
+    ) -> Result<(ManifestRead, Option<String>)> {
+        let path = Self::file_path(dataset, partition, MANIFEST_FILE);
+        let read = match self.inner.get(&path).await {
+            Ok(r) => {
+                let tag = r.meta.e_tag.clone().map(entity_tag);
+                r.bytes().await.map(|bytes| (bytes, tag))
+            }
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok((bytes, tag)) => Ok(
+                match Manifest::parse(&bytes, &dataset.to_string(), partition) {
+                    Ok(m) => (ManifestRead::Valid(Box::new(m)), tag),
+                    Err(e) => (ManifestRead::Invalid(e), None),
+                },
+            ),
+            Err(object_store::Error::NotFound { .. }) => Ok((ManifestRead::Missing, None)),
+            Err(e) => Err(e).with_context(|| format!("reading {path} in {}", self.url)),
+        }
+    }
+
+    fn manifest_cache_path(dataset: &DatasetId) -> Path {
+        Path::from_iter([
+            "_strata",
+            "manifests",
+            dataset.layer.as_str(),
+            &format!("{}.json", dataset.name),
+        ])
+    }
+
+    /// The manifest cache of a dataset (see `manifest_cache`); empty if
+    /// there is none or it cannot be read.
+    pub async fn manifest_cache(&self, dataset: &DatasetId) -> ManifestCache {
+        let path = Self::manifest_cache_path(dataset);
+        let bytes = match self.inner.get(&path).await {
+            Ok(r) => r.bytes().await,
+            Err(e) => Err(e),
+        };
+        match bytes {
+            Ok(bytes) => ManifestCache::parse(&bytes, &dataset.to_string()),
+            Err(object_store::Error::NotFound { .. }) => ManifestCache::stale(),
+            Err(e) => {
+                tracing::debug!("manifest cache of {dataset} not read: {e}");
+                ManifestCache::stale()
+            }
+        }
+    }
+
+    /// Writes the manifest cache of a dataset if it changed. A failure is
+    /// logged, not fatal: the next run reads the manifests themselves.
+    pub async fn save_manifest_cache(&self, dataset: &DatasetId, cache: &mut ManifestCache) {
+        if !cache.changed() {
+            return;
+        }
+        let path = Self::manifest_cache_path(dataset);
+        let bytes = cache.to_json(&dataset.to_string());
+        match self.inner.put(&path, PutPayload::from(bytes)).await {
+            Ok(_) => cache.saved(),
+            Err(e) => tracing::warn!("could not write the manifest cache {path}: {e}"),
+        }
+    }
+
+    /// Checks a manifest against a LIST of its folder: every file present
+    /// with its recorded size.
+    pub fn check(manifest: &Manifest, folder: Option<&FolderListing>) -> Health {
+        for f in &manifest.files {
+            match folder.and_then(|l| l.files.get(&f.path)) {
+                None => return Health::Damaged(format!("file {} is missing", f.path)),
+                Some(size) if *size != f.size => {
+                    return Health::Damaged(format!(
+                        "file {} has {size} bytes, the manifest says {}",
+                        f.path, f.size
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Health::Intact
+    }
+
+    /// Rehashes every file of a partition against its manifest.
+    pub async fn verify(&self, dataset: &DatasetId, manifest: &Manifest) -> Result<Health> {
+        for f in &manifest.files {
+            let path = Self::file_path(dataset, &manifest.partition, &f.path);
+            let bytes = match self.inner.get(&path).await {
+                Ok(r) => r.bytes().await,
+                Err(e) => Err(e),
+            };
+            let bytes = match bytes {
+                Ok(b) => b,
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Ok(Health::Damaged(format!("file {} is missing", f.path)));
+                }
+                Err(e) => return Err(e).with_context(|| format!("reading {path}")),
+            };
+            if sha256_hex(&bytes) != f.sha256 {
+                return Ok(Health::Damaged(format!(
+                    "file {} does not match its sha256 in the manifest",
+                    f.path
+                )));
+            }
+        }
+        Ok(Health::Intact)
+    }
+
+    /// Reads one data file of a partition.
+    pub async fn read_file(
+        &self,
+        dataset: &DatasetId,
+        partition: &str,
+        name: &str,
+    ) -> Result<Bytes> {
+        let path = Self::file_path(dataset, partition, name);
+        let r = self
+            .inner
+            .get(&path)
+            .await
+            .with_context(|| format!("reading {path} in {}", self.url))?;
+        r.bytes().await.with_context(|| format!("reading {path}"))
+    }
+
+    /// Commits a partition: data files, then the manifest, then removal of
+    /// files only the previous manifest named. `manifest.files` must
+    /// describe `files` in order. Returns the manifest's entity tag, where
+    /// the store gives one.
+    ///
+    /// The manifest is written only while `fence` says the run still holds
+    /// its lease; data files written before a lost lease are garbage that
+    /// `host gc` removes.
+    pub async fn commit(
+        &self,
+        dataset: &DatasetId,
+        manifest: &Manifest,
+        files: Vec<Bytes>,
+        previous: Option<&Manifest>,
+        fence: &Fence,
+    ) -> Result<Option<String>, CommitError> {
+        let partition = &manifest.partition;
+        for (entry, bytes) in manifest.files.iter().zip(files) {
+            let path = Self::file_path(dataset, partition, &entry.path);
+            self.inner
+                .put(&path, PutPayload::from_bytes(bytes))
+                .await
+                .with_context(|| format!("writing {path} in {}", self.url))?;
+        }
+        fence.check().await?;
+        let path = Self::file_path(dataset, partition, MANIFEST_FILE);
+        let put = self
+            .inner
+            .put(&path, PutPayload::from(manifest.to_json()))
+            .await
+            .with_context(|| format!("writing {path} in {}", self.url))?;
+        if let Some(previous) = previous {
+            for old in &previous.files {
+                if !manifest.files.iter().any(|f| f.path == old.path) {
+                    let path = Self::file_path(dataset, partition, &old.path);
+                    match self.inner.delete(&path).await {
+                        Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                        Err(e) => tracing::warn!("could not delete replaced file {path}: {e}"),
+                    }
+                }
+            }
+        }
+        Ok(put.e_tag.map(entity_tag))
+    }
+
+    /// Rewrites a manifest in place (e.g. to invalidate it), fenced like a
+    /// commit. Data files are untouched, so readers keep seeing the
+    /// partition until it is recomputed.
+    pub async fn rewrite_manifest(
+        &self,
+        dataset: &DatasetId,
+        manifest: &Manifest,
+        fence: &Fence,
+    ) -> Result<(), CommitError> {
+        fence.check().await?;
+        let path = Self::file_path(dataset, &manifest.partition, MANIFEST_FILE);
+        self.inner
+            .put(&path, PutPayload::from(manifest.to_json()))
+            .await
+            .with_context(|| format!("writing {path} in {}", self.url))?;
+        Ok(())
+    }
+
+    /// Files in the partition folders of a dataset that no manifest names:
+    /// left by interrupted runs. Manifests themselves are never listed, and
+    /// folders whose manifest cannot be trusted are skipped.
+    pub async fn garbage(&self, dataset: &DatasetId) -> Result<Vec<Path>> {
+        let mut out = Vec::new();
+        let mut folders: Vec<_> = self.scan(dataset).await?.into_iter().collect();
+        folders.sort_by(|a, b| a.0.cmp(&b.0));
+        for (partition, files) in folders {
+            let named: Vec<String> = match self.read_manifest(dataset, &partition).await? {
+                ManifestRead::Valid(m) => m.files.into_iter().map(|f| f.path).collect(),
+                ManifestRead::Missing => vec![],
+                // A manifest that cannot be trusted may still be the only
+                // record of data that cannot be fetched again: leave the
+                // folder to the next run, which replaces it whole.
+                ManifestRead::Invalid(_) => continue,
+            };
+            for name in files.files.keys() {
+                if name != MANIFEST_FILE && !named.contains(name) {
+                    out.push(Self::file_path(dataset, &partition, name));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes one object (garbage collection).
+    pub async fn delete(&self, path: &Path) -> Result<()> {
+        match self.inner.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("deleting {path} in {}", self.url)),
+        }
+    }
+
+    /// The folder of a local store (`file://`), for what only the file
+    /// system shows: temp files of interrupted writes.
+    pub fn local_root(&self) -> Option<std::path::PathBuf> {
+        self.url
+            .strip_prefix("file://")
+            .map(std::path::PathBuf::from)
+    }
+
+    /// Deletes a partition's manifest, which makes the partition missing.
+    pub async fn delete_manifest(&self, dataset: &DatasetId, partition: &str) -> Result<()> {
+        let path = Self::file_path(dataset, partition, MANIFEST_FILE);
+        match self.inner.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("deleting {path}")),
+        }
+    }
+}
