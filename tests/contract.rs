@@ -51,7 +51,10 @@ fn every_sdk_names_the_wit_package_version() {
     // name, so its name must carry the version.
     let js = std::fs::read_to_string(repo().join("plugins/js/sdk/strata-plugin.js")).unwrap();
     let js_versions = named_versions(&js);
-    assert!(!js_versions.is_empty(), "the JS SDK imports the host interface");
+    assert!(
+        !js_versions.is_empty(),
+        "the JS SDK imports the host interface"
+    );
     for sdk in [
         "plugins/js/sdk/strata-plugin.js",
         "plugins/js/sdk/arrow.js",

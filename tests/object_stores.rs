@@ -35,12 +35,12 @@ use sha2::{Digest, Sha256};
 
 use strata_core::DatasetId;
 use strata_core::config::{self, StoreConfig};
-use strata_engine::{self as engine, Outcome, RunOptions, Scope};
-use strata_store::lease::{LEASE_PATH, Lease, LeaseError, LeaseRecord};
 use strata_core::manifest::{
     FORMAT_VERSION, FileEntry, MANIFEST_FILE, Manifest, ManifestError, Producer, content_hash,
     sha256_hex,
 };
+use strata_engine::{self as engine, Outcome, RunOptions, Scope};
+use strata_store::lease::{LEASE_PATH, Lease, LeaseError, LeaseRecord};
 use strata_store::{CommitError, Health, ManifestRead, Store};
 
 use crate::util::{Workspace, day, shared_cache};
@@ -572,7 +572,9 @@ async fn put_get_list(store: &Store, name: &str) {
 async fn commit_protocol(store: &Store, name: &str) {
     // Commits are fenced by the run lease; taken on the store itself so the
     // recorder sees only what the commits do.
-    let lease = Lease::acquire(store, Duration::from_secs(60)).await.unwrap();
+    let lease = Lease::acquire(store, Duration::from_secs(60))
+        .await
+        .unwrap();
     let fence = lease.fence().clone();
     let (store, recorder) = Recorder::wrap(store);
     let ds = dataset("bronze", "commit");
@@ -793,7 +795,9 @@ async fn verify(store: &Store, name: &str) {
     let part = "date=2025-02-05";
     let files: [(&str, &[u8]); 2] = [("a.parquet", b"hello world"), ("b.parquet", b"second")];
     let m = manifest_for(&ds, part, &files);
-    let lease = Lease::acquire(store, Duration::from_secs(60)).await.unwrap();
+    let lease = Lease::acquire(store, Duration::from_secs(60))
+        .await
+        .unwrap();
     store
         .commit(&ds, &m, payloads(&files), None, lease.fence())
         .await
@@ -1067,7 +1071,10 @@ async fn lease(store: &Store, name: &str) {
     stalled.release().await.unwrap();
     let stored: LeaseRecord =
         serde_json::from_slice(&get(store, LEASE_PATH).await.unwrap()).unwrap();
-    assert_eq!(stored, thief, "{name}: releasing a lost lease leaves the new holder's");
+    assert_eq!(
+        stored, thief,
+        "{name}: releasing a lost lease leaves the new holder's"
+    );
     store.delete(&Path::from(LEASE_PATH)).await.unwrap();
 }
 
@@ -1297,7 +1304,8 @@ impl Driver for LibraryDriver {
         let report = rt
             .block_on(async {
                 let lease = Lease::acquire(&self.store, Duration::from_secs(60)).await?;
-                let report = engine::run(&self.pipeline, &self.store, &options, lease.fence()).await;
+                let report =
+                    engine::run(&self.pipeline, &self.store, &options, lease.fence()).await;
                 lease.release().await?;
                 report
             })
@@ -1566,7 +1574,10 @@ fn manifest_cache(backend: &Backend, name: &str) {
     m.invalidated = Some("2025-03-01T00:00:00Z".into());
     rt.block_on(async {
         let lease = Lease::acquire(driver.store(), Duration::from_secs(60)).await?;
-        driver.store().rewrite_manifest(&silver, &m, lease.fence()).await?;
+        driver
+            .store()
+            .rewrite_manifest(&silver, &m, lease.fence())
+            .await?;
         lease.release().await
     })
     .unwrap();

@@ -183,7 +183,8 @@ impl Cli {
 
 /// A date or date-time on the command line.
 pub(crate) fn parse_time(text: &str) -> Result<NaiveDateTime, String> {
-    strata_core::period::parse_instant(text).ok_or_else(|| format!("`{text}` is not a date: write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"))
+    strata_core::period::parse_instant(text)
+        .ok_or_else(|| format!("`{text}` is not a date: write YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"))
 }
 
 /// A `layer/name` on the command line, checked against the pipeline.

@@ -85,7 +85,9 @@ impl RunCommand {
             if self.json {
                 println!("{}", serde_json::to_string_pretty(&summary_json(&report))?);
             }
-            anyhow::bail!("{lost}; partitions committed before are complete, `host gc` removes the rest");
+            anyhow::bail!(
+                "{lost}; partitions committed before are complete, `host gc` removes the rest"
+            );
         }
         if self.json {
             println!("{}", serde_json::to_string_pretty(&summary_json(&report))?);

@@ -8,8 +8,8 @@ use anyhow::Result;
 use clap::Args;
 use serde_json::json;
 
-use strata_engine::{self as engine, Scope};
 use strata_core::planner::State;
+use strata_engine::{self as engine, Scope};
 
 use super::GlobalOptions;
 

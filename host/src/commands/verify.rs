@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use strata_engine::{self as engine, Scope};
 use strata_core::planner::State;
+use strata_engine::{self as engine, Scope};
 
 use super::{GlobalOptions, Selection};
 

@@ -37,4 +37,3 @@ pub(crate) fn valid_segment(s: &str) -> bool {
         && !s.starts_with('.')
         && !s.starts_with('_')
 }
-

@@ -8,7 +8,6 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-
 /// The manifest format this host writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 

@@ -17,7 +17,9 @@ use serde_json::Value;
 use crate::CONTRACT_VERSION;
 use crate::config::{Dataset, Mapping, Pipeline, Producer};
 use crate::id::DatasetId;
-use crate::manifest::{InputRef, Manifest, ManifestError, Producer as ManifestProducer, sha256_hex};
+use crate::manifest::{
+    InputRef, Manifest, ManifestError, Producer as ManifestProducer, sha256_hex,
+};
 use crate::period::{Period, complete_periods};
 
 /// The id of the one partition of an unpartitioned dataset.

@@ -166,9 +166,6 @@ fn valid_env_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// The spec with its templates parsed and checked.
-
-
 #[cfg(test)]
 mod tests {
     use super::*;

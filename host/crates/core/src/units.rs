@@ -122,8 +122,6 @@ impl<'de> Deserialize<'de> for Size {
     }
 }
 
-
-
 #[cfg(test)]
 mod tests {
     use super::*;

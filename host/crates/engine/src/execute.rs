@@ -169,8 +169,15 @@ impl DatasetJob {
                 kind,
             } => {
                 let period = period.expect("raw datasets are partitioned");
-                self.fetch(partition, &period, source.as_ref(), identity, kind, previous)
-                    .await
+                self.fetch(
+                    partition,
+                    &period,
+                    source.as_ref(),
+                    identity,
+                    kind,
+                    previous,
+                )
+                .await
             }
             JobKind::Plugin {
                 runtime,
@@ -195,8 +202,8 @@ impl DatasetJob {
                 let (manifest, file) = tokio::task::spawn_blocking(move || job.compute())
                     .await
                     .map_err(|e| {
-                        Failure::new(FailureKind::Host, format!("partition task died: {e}"))
-                    })??;
+                    Failure::new(FailureKind::Host, format!("partition task died: {e}"))
+                })??;
                 let tag = self
                     .store
                     .commit(

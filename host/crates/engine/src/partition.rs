@@ -158,13 +158,13 @@ impl PluginPartition {
                         Failure::new(FailureKind::Store, format!("reading {}: {e:#}", f.path))
                     })
                 });
-                let batches: Box<dyn Iterator<Item = Result<RecordBatch, Failure>>> =
-                    match batches {
-                        Ok(it) => Box::new(it.map(|b| {
-                            b.map_err(|e| Failure::new(FailureKind::Store, format!("{e:#}")))
-                        })),
-                        Err(e) => Box::new(std::iter::once(Err(e))),
-                    };
+                let batches: Box<dyn Iterator<Item = Result<RecordBatch, Failure>>> = match batches
+                {
+                    Ok(it) => Box::new(it.map(|b| {
+                        b.map_err(|e| Failure::new(FailureKind::Store, format!("{e:#}")))
+                    })),
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                };
                 batches
             }));
         }

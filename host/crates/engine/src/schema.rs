@@ -25,7 +25,9 @@ pub fn columns(schema: &Schema) -> Result<Vec<Column>, String> {
                     "column `{}` has type {}, which is outside the contract ({})",
                     f.name(),
                     f.data_type(),
-                    unknown.split_once(": ").map_or(unknown.as_str(), |(_, allowed)| allowed)
+                    unknown
+                        .split_once(": ")
+                        .map_or(unknown.as_str(), |(_, allowed)| allowed)
                 )),
             }
         })

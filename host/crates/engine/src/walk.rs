@@ -17,7 +17,7 @@ use strata_core::planner::{self, Availability, Observed, Recipe, State};
 use strata_store::lease::Fence;
 use strata_store::{ManifestCache, Store};
 
-use crate::execute::{ComputeResult, Committed, DatasetJob, NotCommitted, Previous, SharedRuntime};
+use crate::execute::{Committed, ComputeResult, DatasetJob, NotCommitted, Previous, SharedRuntime};
 use crate::observe::observe;
 use crate::report::{DatasetReport, Outcome, PartitionReport, Report};
 
@@ -248,9 +248,8 @@ impl<'a> Walk<'a> {
         let selected = self.scope.selects(&dataset.id);
         let period_of = &self.period_of;
         let scope = self.scope;
-        let rehash = |partition: &str| {
-            scope.verify && selected && scope.in_range(period_of.get(partition))
-        };
+        let rehash =
+            |partition: &str| scope.verify && selected && scope.in_range(period_of.get(partition));
         let (observed, cache) = observe(self.store, dataset, &expected, &rehash).await?;
         let plugin_sha = match &dataset.producer {
             Producer::Plugin { path, .. } => Some(self.plugin_sha256(path, &dataset.id)?),
@@ -266,9 +265,13 @@ impl<'a> Walk<'a> {
             .map(|(index, partition)| {
                 let seen = &observed[partition];
                 let (state, recipe) = match &plugin_sha {
-                    Some(sha) => {
-                        planner::plan_plugin_partition(dataset, sha, partition, seen, &self.upstream)
-                    }
+                    Some(sha) => planner::plan_plugin_partition(
+                        dataset,
+                        sha,
+                        partition,
+                        seen,
+                        &self.upstream,
+                    ),
                     None => (
                         planner::plan_raw_partition(seen, index >= refetch_from),
                         None,
@@ -374,7 +377,13 @@ impl<'a> Walk<'a> {
 
 /// One line per computed partition: at info level, or at debug level under
 /// progress bars.
-fn log_computed(dataset: &DatasetId, partition: &str, state: &State, changed: bool, progress: bool) {
+fn log_computed(
+    dataset: &DatasetId,
+    partition: &str,
+    state: &State,
+    changed: bool,
+    progress: bool,
+) {
     let line = format!(
         "{dataset} {partition}: computed ({}){}",
         state.reason(),

@@ -27,7 +27,6 @@ pub use cache::{ComponentCache, LoadOrigin};
 pub use capabilities::is_granted;
 use sandbox::{CapturedOutput, PluginLog, SandboxState};
 
-
 mod bindings {
     wasmtime::component::bindgen!({
         path: "../../../wit",
@@ -591,11 +590,7 @@ struct Session {
 
 impl Session {
     /// Sends one batch of input number `input`; returns the output it produced.
-    fn process(
-        &mut self,
-        input: u32,
-        batch: &RecordBatch,
-    ) -> Result<Vec<RecordBatch>, RunError> {
+    fn process(&mut self, input: u32, batch: &RecordBatch) -> Result<Vec<RecordBatch>, RunError> {
         let bytes = self.encode(batch)?;
         self.instance.allow_output(self.remaining_output());
         let out = self.instance.call(|store, p| {

@@ -28,7 +28,11 @@ pub(crate) struct SandboxState {
 }
 
 impl SandboxState {
-    pub(crate) fn new(memory_limit: u64, capture_limit: usize, log: PluginLog) -> (Self, CapturedOutput) {
+    pub(crate) fn new(
+        memory_limit: u64,
+        capture_limit: usize,
+        log: PluginLog,
+    ) -> (Self, CapturedOutput) {
         let output = CapturedOutput::new(capture_limit);
         let mut builder = WasiCtx::builder();
         builder

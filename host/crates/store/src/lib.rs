@@ -87,7 +87,8 @@ pub fn open_object_store(
 ) -> Result<Arc<dyn ObjectStore>> {
     use object_store::ObjectStoreScheme as Scheme;
     if let Some(path) = url.strip_prefix("file://") {
-        std::fs::create_dir_all(path).with_context(|| format!("creating the store folder {path}"))?;
+        std::fs::create_dir_all(path)
+            .with_context(|| format!("creating the store folder {path}"))?;
         return Ok(Arc::new(
             object_store::local::LocalFileSystem::new_with_prefix(path)
                 .with_context(|| format!("opening the store folder {path}"))?
@@ -112,7 +113,9 @@ pub fn open_object_store(
         K::Err: std::error::Error + Send + Sync + 'static,
     {
         for (k, v) in options {
-            let key = k.parse().with_context(|| format!("{backend} option `{k}`"))?;
+            let key = k
+                .parse()
+                .with_context(|| format!("{backend} option `{k}`"))?;
             builder = set(builder, key, v);
         }
         Ok(builder)

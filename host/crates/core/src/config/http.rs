@@ -160,8 +160,6 @@ impl Pagination {
     }
 }
 
-
-
 /// A table of name → text, in the order written. Values may be strings,
 /// numbers or booleans (`latitude = 52.52`).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -456,11 +456,11 @@ impl Ctx<'_> {
     fn date(&self, value: &Spanned<String>, what: &str) -> Result<NaiveDateTime, ConfigError> {
         let v = value.get_ref();
         parse_instant(v).ok_or_else(|| {
-                self.err(
-                    value,
-                    format!("{what} `{v}` is not a date: write YYYY-MM-DD, e.g. \"2025-02-18\""),
-                )
-            })
+            self.err(
+                value,
+                format!("{what} `{v}` is not a date: write YYYY-MM-DD, e.g. \"2025-02-18\""),
+            )
+        })
     }
 
     fn partitions(&self, raw: Spanned<RawPartitions>) -> Result<Partitioning, ConfigError> {
