@@ -129,18 +129,6 @@ impl Pipeline {
     pub fn dataset(&self, id: &DatasetId) -> Option<&Dataset> {
         self.datasets.iter().find(|d| &d.id == id)
     }
-
-    /// Datasets that read `id`, directly or not.
-    pub fn downstream_of(&self, id: &DatasetId) -> Vec<DatasetId> {
-        let mut out: Vec<DatasetId> = vec![id.clone()];
-        for d in &self.datasets {
-            if d.inputs().iter().any(|i| out.contains(&i.dataset)) && !out.contains(&d.id) {
-                out.push(d.id.clone());
-            }
-        }
-        out.remove(0);
-        out
-    }
 }
 
 /// A config error: where and what.
