@@ -204,20 +204,8 @@ impl DatasetJob {
                     .map_err(|e| {
                     Failure::new(FailureKind::Host, format!("partition task died: {e}"))
                 })??;
-                let tag = self
-                    .store
-                    .commit(
-                        &self.dataset,
-                        &manifest,
-                        file.into_iter().collect(),
-                        previous.manifest(),
-                        &self.fence,
-                    )
-                    .await?;
-                Ok(Committed {
-                    manifest: Arc::new(manifest),
-                    tag,
-                })
+                self.commit(manifest, file.into_iter().collect(), &previous)
+                    .await
             }
         }
     }
@@ -287,12 +275,22 @@ impl DatasetJob {
                 tag: None,
             });
         }
+        self.commit(manifest, bodies, &previous).await
+    }
+
+    /// Commits a partition over what it held before, fenced by the lease.
+    async fn commit(
+        &self,
+        manifest: Manifest,
+        files: Vec<bytes::Bytes>,
+        previous: &Previous,
+    ) -> ComputeResult {
         let tag = self
             .store
             .commit(
                 &self.dataset,
                 &manifest,
-                bodies,
+                files,
                 previous.manifest(),
                 &self.fence,
             )
