@@ -21,7 +21,7 @@ use strata_core::manifest::{
 };
 use strata_store::Store;
 
-use crate::util::{Workspace, day};
+use crate::util::{Columns, DEDUPE_BY_KEY, Gold, Medallion, Workspace, day};
 
 // ---- the corpus --------------------------------------------------------------
 
@@ -312,51 +312,14 @@ const CORPUS_DAYS: u32 = 12;
 /// from it.
 const SIBLING_DAY: u32 = CORPUS_DAYS;
 
-const CORPUS_PIPELINE: &str = r#"
-[store]
-url = "store"
-
-[partitions]
-start = "2025-02-01"
-end = "2025-02-12"
-
-[[datasets]]
-layer = "raw"
-name = "transactions"
-source = { kind = "files", dir = "landing", pattern = "transactions-{date}.json" }
-
-[[datasets]]
-layer = "bronze"
-name = "transactions"
-plugin = "plugins/json_to_table.wasm"
-inputs = ["raw/transactions"]
-[datasets.params]
-columns = [
-  { name = "id", type = "utf8", nullable = true },
-  { name = "amount", type = "decimal128(12,2)", nullable = false },
-  { name = "currency", type = "utf8", nullable = false },
-  { name = "status", type = "utf8", nullable = false },
-  { name = "updated_at", type = "timestamp-us-utc", nullable = false },
-]
-
-[[datasets]]
-layer = "silver"
-name = "transactions"
-plugin = "plugins/clean_dedupe.wasm"
-inputs = ["bronze/transactions"]
-[datasets.params]
-key = "id"
-order_by = "updated_at"
-
-[[datasets]]
-layer = "gold"
-name = "daily_totals"
-plugin = "plugins/aggregate.wasm"
-inputs = ["silver/transactions"]
-[datasets.params]
-group_by = ["currency"]
-aggregates = [{ column = "amount", fn = "sum", as = "total" }]
-"#;
+/// The medallion pipeline (core columns, a daily gold) over the corpus days.
+fn corpus_pipeline() -> Medallion {
+    Medallion::new()
+        .days(CORPUS_DAYS)
+        .bronze("json_to_table", Columns::Core)
+        .silver("clean_dedupe", DEDUPE_BY_KEY)
+        .gold("aggregate", &[Gold::DailySum])
+}
 
 const CORPUS_DATASETS: [&str; 4] = [
     "raw/transactions",
@@ -440,11 +403,7 @@ fn run(ws: &Workspace, extra: &[&str]) -> BTreeSet<(String, String)> {
 /// damaged partition's own readers are `blocked`, not `damaged`.
 #[test]
 fn corrupted_manifests_are_damaged_recomputed_and_never_followed() {
-    let ws = Workspace::with_example_landing();
-    for p in ["json_to_table", "clean_dedupe", "aggregate"] {
-        ws.add_plugin(p, p);
-    }
-    ws.write_config(CORPUS_PIPELINE);
+    let ws = corpus_pipeline().workspace();
     let first = run(&ws, &[]);
     assert_eq!(first.len(), CORPUS_DATASETS.len() * CORPUS_DAYS as usize);
 
@@ -1221,7 +1180,7 @@ fn config_seeds() -> Vec<Vec<u8>> {
             seeds.push(b);
         }
     }
-    seeds.push(CORPUS_PIPELINE.as_bytes().to_vec());
+    seeds.push(corpus_pipeline().toml().into_bytes());
     seeds.push(
         br#"
 [store]

@@ -35,15 +35,15 @@ use sha2::{Digest, Sha256};
 
 use strata_core::DatasetId;
 use strata_core::config::{self, StoreConfig};
-use strata_engine::{self as engine, Outcome, RunOptions, Scope};
-use strata_store::lease::{LEASE_PATH, Lease, LeaseError, LeaseRecord};
 use strata_core::manifest::{
     FORMAT_VERSION, FileEntry, MANIFEST_FILE, Manifest, ManifestError, Producer, content_hash,
     sha256_hex,
 };
+use strata_engine::{self as engine, Outcome, RunOptions, Scope};
+use strata_store::lease::{LEASE_PATH, Lease, LeaseError, LeaseRecord};
 use strata_store::{CommitError, Health, ManifestRead, Store};
 
-use crate::util::{Workspace, day, shared_cache};
+use crate::util::{Columns, DEDUPE_BY_KEY, Gold, Medallion, Workspace, day, shared_cache};
 
 // ---- the servers -----------------------------------------------------------
 
@@ -572,7 +572,9 @@ async fn put_get_list(store: &Store, name: &str) {
 async fn commit_protocol(store: &Store, name: &str) {
     // Commits are fenced by the run lease; taken on the store itself so the
     // recorder sees only what the commits do.
-    let lease = Lease::acquire(store, Duration::from_secs(60)).await.unwrap();
+    let lease = Lease::acquire(store, Duration::from_secs(60))
+        .await
+        .unwrap();
     let fence = lease.fence().clone();
     let (store, recorder) = Recorder::wrap(store);
     let ds = dataset("bronze", "commit");
@@ -793,7 +795,9 @@ async fn verify(store: &Store, name: &str) {
     let part = "date=2025-02-05";
     let files: [(&str, &[u8]); 2] = [("a.parquet", b"hello world"), ("b.parquet", b"second")];
     let m = manifest_for(&ds, part, &files);
-    let lease = Lease::acquire(store, Duration::from_secs(60)).await.unwrap();
+    let lease = Lease::acquire(store, Duration::from_secs(60))
+        .await
+        .unwrap();
     store
         .commit(&ds, &m, payloads(&files), None, lease.fence())
         .await
@@ -1067,7 +1071,10 @@ async fn lease(store: &Store, name: &str) {
     stalled.release().await.unwrap();
     let stored: LeaseRecord =
         serde_json::from_slice(&get(store, LEASE_PATH).await.unwrap()).unwrap();
-    assert_eq!(stored, thief, "{name}: releasing a lost lease leaves the new holder's");
+    assert_eq!(
+        stored, thief,
+        "{name}: releasing a lost lease leaves the new holder's"
+    );
     store.delete(&Path::from(LEASE_PATH)).await.unwrap();
 }
 
@@ -1109,52 +1116,14 @@ async fn conformance_azure() {
 const HEALING_DAYS: usize = 6;
 
 /// raw → bronze → silver → gold over six days of the example's data.
-fn healing_config(store: &str) -> String {
-    format!(
-        r#"
-{store}
-[partitions]
-start = "2025-02-01"
-end = "2025-02-06"
-
-[[datasets]]
-layer = "raw"
-name = "transactions"
-source = {{ kind = "files", dir = "landing", pattern = "transactions-{{date}}.json" }}
-
-[[datasets]]
-layer = "bronze"
-name = "transactions"
-plugin = "plugins/json_to_table.wasm"
-inputs = ["raw/transactions"]
-[datasets.params]
-columns = [
-  {{ name = "id", type = "utf8", nullable = true }},
-  {{ name = "amount", type = "decimal128(12,2)", nullable = false }},
-  {{ name = "currency", type = "utf8", nullable = false }},
-  {{ name = "status", type = "utf8", nullable = false }},
-  {{ name = "updated_at", type = "timestamp-us-utc", nullable = false }},
-]
-
-[[datasets]]
-layer = "silver"
-name = "transactions"
-plugin = "plugins/clean_dedupe.wasm"
-inputs = ["bronze/transactions"]
-[datasets.params]
-key = "id"
-order_by = "updated_at"
-
-[[datasets]]
-layer = "gold"
-name = "daily_totals"
-plugin = "plugins/aggregate.wasm"
-inputs = ["silver/transactions"]
-[datasets.params]
-group_by = ["currency"]
-aggregates = [{{ column = "amount", fn = "sum", as = "total" }}]
-"#
-    )
+fn healing_workspace(store: &str) -> Workspace {
+    Medallion::new()
+        .store_toml(store)
+        .days(HEALING_DAYS as u32)
+        .bronze("json_to_table", Columns::Core)
+        .silver("clean_dedupe", DEDUPE_BY_KEY)
+        .gold("aggregate", &[Gold::DailySum])
+        .workspace()
 }
 
 const HEALING_DATASETS: [&str; 4] = [
@@ -1163,15 +1132,6 @@ const HEALING_DATASETS: [&str; 4] = [
     "silver/transactions",
     "gold/daily_totals",
 ];
-
-fn healing_workspace(store_toml: &str) -> Workspace {
-    let ws = Workspace::with_example_landing();
-    for p in ["json_to_table", "clean_dedupe", "aggregate"] {
-        ws.add_plugin(p, p);
-    }
-    ws.write_config(&healing_config(store_toml));
-    ws
-}
 
 /// dataset → partitions computed by one run.
 type Computed = BTreeMap<String, Vec<String>>;
@@ -1297,7 +1257,8 @@ impl Driver for LibraryDriver {
         let report = rt
             .block_on(async {
                 let lease = Lease::acquire(&self.store, Duration::from_secs(60)).await?;
-                let report = engine::run(&self.pipeline, &self.store, &options, lease.fence()).await;
+                let report =
+                    engine::run(&self.pipeline, &self.store, &options, lease.fence()).await;
                 lease.release().await?;
                 report
             })
@@ -1566,7 +1527,10 @@ fn manifest_cache(backend: &Backend, name: &str) {
     m.invalidated = Some("2025-03-01T00:00:00Z".into());
     rt.block_on(async {
         let lease = Lease::acquire(driver.store(), Duration::from_secs(60)).await?;
-        driver.store().rewrite_manifest(&silver, &m, lease.fence()).await?;
+        driver
+            .store()
+            .rewrite_manifest(&silver, &m, lease.fence())
+            .await?;
         lease.release().await
     })
     .unwrap();

@@ -8,61 +8,15 @@ use std::time::{Duration, Instant};
 
 use strata_core::manifest::{Manifest, sha256_hex};
 
-use crate::util::{Workspace, shared_cache};
+use crate::util::{Columns, DEDUPE_BY_KEY, Gold, Medallion, Workspace, shared_cache};
 
-const PIPELINE: &str = r#"
-[store]
-url = "store"
-
-[partitions]
-start = "2025-02-01"
-end = "2025-02-16"
-
-[[datasets]]
-layer = "raw"
-name = "transactions"
-source = { kind = "files", dir = "landing", pattern = "transactions-{date}.json" }
-
-[[datasets]]
-layer = "bronze"
-name = "transactions"
-plugin = "plugins/json_to_table.wasm"
-inputs = ["raw/transactions"]
-[datasets.params]
-columns = [
-  { name = "id", type = "utf8", nullable = true },
-  { name = "amount", type = "decimal128(12,2)", nullable = false },
-  { name = "currency", type = "utf8", nullable = false },
-  { name = "status", type = "utf8", nullable = false },
-  { name = "updated_at", type = "timestamp-us-utc", nullable = false },
-]
-
-[[datasets]]
-layer = "silver"
-name = "transactions"
-plugin = "plugins/clean_dedupe.wasm"
-inputs = ["bronze/transactions"]
-[datasets.params]
-key = "id"
-order_by = "updated_at"
-
-[[datasets]]
-layer = "gold"
-name = "rolling_3d"
-plugin = "plugins/aggregate.wasm"
-inputs = [{ dataset = "silver/transactions", window = 3 }]
-[datasets.params]
-group_by = ["currency"]
-aggregates = [{ column = "amount", fn = "sum", as = "total" }]
-"#;
-
+/// The medallion pipeline (core columns, one rolling gold) over sixteen days.
 fn pipeline() -> Workspace {
-    let ws = Workspace::with_example_landing();
-    for p in ["json_to_table", "clean_dedupe", "aggregate"] {
-        ws.add_plugin(p, p);
-    }
-    ws.write_config(PIPELINE);
-    ws
+    Medallion::new()
+        .bronze("json_to_table", Columns::Core)
+        .silver("clean_dedupe", DEDUPE_BY_KEY)
+        .gold("aggregate", &[Gold::Rolling3d])
+        .workspace()
 }
 
 /// Every partition a reader can see (a valid manifest) has exactly the
