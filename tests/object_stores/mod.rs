@@ -16,5 +16,6 @@
 
 mod conformance;
 mod healing;
+mod leases;
 mod recorder;
 mod servers;
