@@ -444,16 +444,6 @@ inputs = [{inputs}]
         text
     }
 
-    /// The names of the pipeline's datasets, in order.
-    pub(crate) fn datasets(&self) -> Vec<String> {
-        let mut names: Vec<String> = ["raw", "bronze", "silver"]
-            .iter()
-            .map(|layer| format!("{layer}/transactions"))
-            .collect();
-        names.extend(self.gold.iter().map(|g| format!("gold/{}", g.table().0)));
-        names
-    }
-
     /// A workspace with the example's landing files, `json_to_table`,
     /// `clean_dedupe` and `aggregate` under their own names, and this
     /// pipeline.
