@@ -485,6 +485,14 @@ fn raw_committed(ws: &Workspace) -> usize {
         .unwrap_or(0)
 }
 
+/// When the run lease in `ws` expires.
+fn lease_expiry(ws: &Workspace) -> chrono::DateTime<chrono::Utc> {
+    let lease: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.store().join("_strata/lease.json")).unwrap())
+            .unwrap();
+    lease["expires_at"].as_str().unwrap().parse().unwrap()
+}
+
 /// A run stalls (SIGSTOP) while it waits for a day from the API, with four
 /// raw days committed; its lease expires, a second run takes the pipeline
 /// over and completes it; then the first run resumes with its answers in
@@ -526,15 +534,23 @@ fn a_run_whose_lease_was_taken_over_keeps_committing() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Stop it just after a renewal, so not half way through one (the next
+    // is a third of the lease away).
+    let renewed = lease_expiry(&ws);
+    while lease_expiry(&ws) == renewed {
+        assert!(
+            stalled.0.try_wait().unwrap().is_none(),
+            "{}",
+            log("first.err")
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
     signal(&stalled.0, "-STOP");
 
     // Let the stalled run's lease expire: it renews nothing while stopped.
-    let lease: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(ws.store().join("_strata/lease.json")).unwrap())
-            .unwrap();
-    let expires: chrono::DateTime<chrono::Utc> =
-        lease["expires_at"].as_str().unwrap().parse().unwrap();
-    let left = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
+    let left = (lease_expiry(&ws) - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
     std::thread::sleep(left + Duration::from_millis(200));
 
     // The held answers go out now (into the stopped run's socket buffers).
