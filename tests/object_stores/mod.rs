@@ -12,7 +12,8 @@
 //! library on each backend, and the healing story end to end: through the
 //! real `host` binary on the local folder, S3 and Azurite (the store named in
 //! pipeline.toml, credentials in the host's environment), and through the
-//! library on `memory://`, which lives only inside one process.
+//! library on `memory://`, which lives only inside one process. Beside them,
+//! two `host run` processes at once on S3 (`leases`).
 
 mod conformance;
 mod healing;
