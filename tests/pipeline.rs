@@ -1,86 +1,19 @@
 //! End-to-end: the real `host` binary on temp folders. Every assertion is
 //! about what was recomputed and what bytes are in the store.
 
-use crate::util::{Workspace, day};
+use crate::util::{Columns, DEDUPE, Gold, Medallion, Workspace, day};
 
 /// The example pipeline with its plugin file names as given.
 fn config(bronze: &str, silver: &str, silver_params: &str) -> String {
-    format!(
-        r#"
-[store]
-url = "store"
-
-[partitions]
-start = "2025-02-01"
-end = "2025-02-16"
-
-[[datasets]]
-layer = "raw"
-name = "transactions"
-source = {{ kind = "files", dir = "landing", pattern = "transactions-{{date}}.json" }}
-
-[[datasets]]
-layer = "bronze"
-name = "transactions"
-plugin = "plugins/{bronze}.wasm"
-inputs = ["raw/transactions"]
-[datasets.params]
-columns = [
-  {{ name = "id", type = "utf8", nullable = true }},
-  {{ name = "customer_id", type = "int64", nullable = true }},
-  {{ name = "amount", type = "decimal128(12,2)", nullable = false }},
-  {{ name = "currency", type = "utf8", nullable = false }},
-  {{ name = "status", type = "utf8", nullable = false }},
-  {{ name = "merchant", type = "utf8", nullable = true }},
-  {{ name = "updated_at", type = "timestamp-us-utc", nullable = false }},
-]
-
-[[datasets]]
-layer = "silver"
-name = "transactions"
-plugin = "plugins/{silver}.wasm"
-inputs = ["bronze/transactions"]
-[datasets.params]
-{silver_params}
-
-[[datasets]]
-layer = "gold"
-name = "daily_totals"
-plugin = "plugins/aggregate.wasm"
-inputs = ["silver/transactions"]
-[datasets.params]
-group_by = ["currency"]
-filter = {{ column = "status", equals = "settled" }}
-aggregates = [
-  {{ fn = "count", as = "transactions" }},
-  {{ column = "amount", fn = "sum", as = "total" }},
-]
-
-[[datasets]]
-layer = "gold"
-name = "rolling_3d"
-plugin = "plugins/aggregate.wasm"
-inputs = [{{ dataset = "silver/transactions", window = 3 }}]
-[datasets.params]
-group_by = ["currency"]
-aggregates = [{{ column = "amount", fn = "sum", as = "total" }}]
-
-[[datasets]]
-layer = "gold"
-name = "all_time"
-plugin = "plugins/aggregate.wasm"
-inputs = [{{ dataset = "silver/transactions", all = true }}]
-[datasets.params]
-group_by = ["currency"]
-aggregates = [{{ fn = "count", as = "transactions" }}]
-"#
-    )
+    Medallion::new()
+        .bronze(bronze, Columns::All)
+        .silver(silver, silver_params)
+        .gold(
+            "aggregate",
+            &[Gold::DailyTotals, Gold::Rolling3d, Gold::AllTimeByCurrency],
+        )
+        .toml()
 }
-
-const DEDUPE: &str = r#"key = "id"
-order_by = "updated_at"
-trim = ["merchant"]
-lowercase = ["merchant"]"#;
 
 fn example() -> Workspace {
     let ws = Workspace::with_example_landing();

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::util::{Workspace, day, plugin, shared_cache};
+use crate::util::{DEDUPE, Gold, Medallion, Workspace, day, plugin, shared_cache};
 
 /// A Python or JavaScript plugin, or `None` (after a loud skip message) if
 /// its toolchain was missing when the tests were built. In CI a missing
@@ -39,89 +39,14 @@ fn polyglot(name: &str) -> Option<PathBuf> {
 /// The example pipeline (as tests/pipeline.rs runs it) with the given
 /// silver and gold plugins, over `days` days.
 fn config(silver: &str, gold: &str, days: u32) -> String {
-    format!(
-        r#"
-[store]
-url = "store"
-
-[partitions]
-start = "2025-02-01"
-end = "2025-02-{days:02}"
-
-[[datasets]]
-layer = "raw"
-name = "transactions"
-source = {{ kind = "files", dir = "landing", pattern = "transactions-{{date}}.json" }}
-
-[[datasets]]
-layer = "bronze"
-name = "transactions"
-plugin = "plugins/json_to_table.wasm"
-inputs = ["raw/transactions"]
-[datasets.params]
-columns = [
-  {{ name = "id", type = "utf8", nullable = true }},
-  {{ name = "customer_id", type = "int64", nullable = true }},
-  {{ name = "amount", type = "decimal128(12,2)", nullable = false }},
-  {{ name = "currency", type = "utf8", nullable = false }},
-  {{ name = "status", type = "utf8", nullable = false }},
-  {{ name = "merchant", type = "utf8", nullable = true }},
-  {{ name = "updated_at", type = "timestamp-us-utc", nullable = false }},
-]
-
-[[datasets]]
-layer = "silver"
-name = "transactions"
-plugin = "plugins/{silver}.wasm"
-inputs = ["bronze/transactions"]
-[datasets.params]
-key = "id"
-order_by = "updated_at"
-trim = ["merchant"]
-lowercase = ["merchant"]
-
-[[datasets]]
-layer = "gold"
-name = "daily_totals"
-plugin = "plugins/{gold}.wasm"
-inputs = ["silver/transactions"]
-[datasets.params]
-group_by = ["currency"]
-filter = {{ column = "status", equals = "settled" }}
-aggregates = [
-  {{ fn = "count", as = "transactions" }},
-  {{ column = "amount", fn = "sum", as = "total" }},
-]
-
-[[datasets]]
-layer = "gold"
-name = "rolling_3d"
-plugin = "plugins/{gold}.wasm"
-inputs = [{{ dataset = "silver/transactions", window = 3 }}]
-[datasets.params]
-group_by = ["currency", "status"]
-aggregates = [
-  {{ column = "amount", fn = "sum", as = "total" }},
-  {{ column = "amount", fn = "avg" }},
-  {{ column = "amount", fn = "max" }},
-  {{ column = "customer_id", fn = "avg" }},
-  {{ column = "customer_id", fn = "count" }},
-  {{ column = "updated_at", fn = "min", as = "first_update" }},
-  {{ column = "merchant", fn = "max" }},
-]
-
-[[datasets]]
-layer = "gold"
-name = "all_time"
-plugin = "plugins/{gold}.wasm"
-inputs = [{{ dataset = "silver/transactions", all = true }}]
-[datasets.params]
-aggregates = [
-  {{ fn = "count", as = "transactions" }},
-  {{ column = "customer_id", fn = "sum" }},
-]
-"#
-    )
+    Medallion::new()
+        .days(days)
+        .silver(silver, DEDUPE)
+        .gold(
+            gold,
+            &[Gold::DailyTotals, Gold::Rolling3dWide, Gold::AllTime],
+        )
+        .toml()
 }
 
 const DAYS: u32 = 16;
@@ -247,15 +172,15 @@ fn swapping_the_rust_silver_for_the_python_one_recomputes_silver_and_nothing_bel
 }
 
 /// Runs the first two days with `name` as silver (params `mode = MODE`),
-/// checks that day 1 failed with `kind`, and returns its error message.
+/// checks both failed with `kind`, and returns the error of day 1.
 fn failing_silver(path: &Path, mode: &str, kind: &str) -> String {
     let ws = workspace(&[(path, "silver")]);
-    let text = config("silver", "silver", 2);
     // Silver gets `mode` instead of clean-dedupe's params; no gold.
-    let silver_params = "key = \"id\"\norder_by = \"updated_at\"\ntrim = [\"merchant\"]\nlowercase = [\"merchant\"]\n";
-    let text = text.replace(silver_params, &format!("mode = \"{mode}\"\n"));
-    let text = &text[..text.find("[[datasets]]\nlayer = \"gold\"").unwrap()];
-    ws.write_config(text);
+    let text = Medallion::new()
+        .days(2)
+        .silver("silver", &format!("mode = \"{mode}\""))
+        .toml();
+    ws.write_config(&text);
     let run = ws.run(&[]);
     assert_eq!(run.code, Some(1), "a failed partition must fail the run");
     let failures = run.dataset("silver/transactions")["failed_partitions"]
@@ -269,7 +194,9 @@ fn failing_silver(path: &Path, mode: &str, kind: &str) -> String {
         2,
         "bronze must not be touched by a silver failure"
     );
-    assert_eq!(failures[0]["error"]["kind"], kind, "{failures:?}");
+    for f in &failures {
+        assert_eq!(f["error"]["kind"], kind, "{failures:?}");
+    }
     let error = failures[0]["error"]["message"].as_str().unwrap().to_owned();
     for needle in ["silver/transactions", "date=2025-02-01"] {
         assert!(

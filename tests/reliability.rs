@@ -1,68 +1,25 @@
 //! Nothing lost, nothing half-written: runs killed at random moments, two
 //! runs at once, dead lease holders, and secrets in the host's environment.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use strata_core::manifest::{Manifest, sha256_hex};
 
-use crate::util::{Workspace, shared_cache};
+use crate::util::{Columns, DEDUPE_BY_KEY, Gold, Medallion, Workspace, shared_cache};
 
-const PIPELINE: &str = r#"
-[store]
-url = "store"
-
-[partitions]
-start = "2025-02-01"
-end = "2025-02-16"
-
-[[datasets]]
-layer = "raw"
-name = "transactions"
-source = { kind = "files", dir = "landing", pattern = "transactions-{date}.json" }
-
-[[datasets]]
-layer = "bronze"
-name = "transactions"
-plugin = "plugins/json_to_table.wasm"
-inputs = ["raw/transactions"]
-[datasets.params]
-columns = [
-  { name = "id", type = "utf8", nullable = true },
-  { name = "amount", type = "decimal128(12,2)", nullable = false },
-  { name = "currency", type = "utf8", nullable = false },
-  { name = "status", type = "utf8", nullable = false },
-  { name = "updated_at", type = "timestamp-us-utc", nullable = false },
-]
-
-[[datasets]]
-layer = "silver"
-name = "transactions"
-plugin = "plugins/clean_dedupe.wasm"
-inputs = ["bronze/transactions"]
-[datasets.params]
-key = "id"
-order_by = "updated_at"
-
-[[datasets]]
-layer = "gold"
-name = "rolling_3d"
-plugin = "plugins/aggregate.wasm"
-inputs = [{ dataset = "silver/transactions", window = 3 }]
-[datasets.params]
-group_by = ["currency"]
-aggregates = [{ column = "amount", fn = "sum", as = "total" }]
-"#;
-
+/// The medallion pipeline (core columns, one rolling gold) over sixteen days.
 fn pipeline() -> Workspace {
-    let ws = Workspace::with_example_landing();
-    for p in ["json_to_table", "clean_dedupe", "aggregate"] {
-        ws.add_plugin(p, p);
-    }
-    ws.write_config(PIPELINE);
-    ws
+    Medallion::new()
+        .bronze("json_to_table", Columns::Core)
+        .silver("clean_dedupe", DEDUPE_BY_KEY)
+        .gold("aggregate", &[Gold::Rolling3d])
+        .workspace()
 }
 
 /// Every partition a reader can see (a valid manifest) has exactly the
@@ -361,4 +318,313 @@ inputs = ["raw/transactions"]
     // The plugin really ran and reported what it saw: nothing.
     let manifest = ws.manifest("bronze/env", "date=2025-02-01");
     assert_eq!(manifest["rows"], 0, "{manifest}");
+}
+
+// ---- a stalled holder taken over ----------------------------------------
+
+/// A small HTTP API serving the example's landing files by day
+/// (`/transactions/2025-02-05.json`). The first `free` requests are
+/// answered at once; later ones are held until [`GatedApi::open`], then
+/// answered with the day's bytes as the API now gives them (a trailing
+/// newline more: the answer changed meanwhile). Requests after the gate
+/// opened are answered with the landing bytes.
+struct GatedApi {
+    base: String,
+    gate: Arc<(Mutex<Gate>, Condvar)>,
+}
+
+#[derive(Default)]
+struct Gate {
+    answered: usize,
+    free: usize,
+    held: usize,
+    open: bool,
+}
+
+impl GatedApi {
+    fn start(free: usize) -> GatedApi {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let gate = Arc::new((
+            Mutex::new(Gate {
+                free,
+                ..Gate::default()
+            }),
+            Condvar::new(),
+        ));
+        let shared = gate.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let gate = shared.clone();
+                std::thread::spawn(move || serve(conn, &gate));
+            }
+        });
+        GatedApi { base, gate }
+    }
+
+    /// Requests waiting at the gate.
+    fn held(&self) -> usize {
+        self.gate.0.lock().unwrap().held
+    }
+
+    /// Answers the held requests and every later one.
+    fn open(&self) {
+        self.gate.0.lock().unwrap().open = true;
+        self.gate.1.notify_all();
+    }
+}
+
+/// Answers the requests of one connection (keep-alive) until it closes.
+fn serve(conn: TcpStream, gate: &(Mutex<Gate>, Condvar)) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut conn = conn;
+    loop {
+        let mut request = String::new();
+        if reader.read_line(&mut request).unwrap_or(0) == 0 {
+            return;
+        }
+        // Headers, up to the blank line; a GET has no body.
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let path = request.split(' ').nth(1).unwrap_or("").to_owned();
+        let date = path
+            .strip_prefix("/transactions/")
+            .and_then(|p| p.strip_suffix(".json"))
+            .unwrap_or("");
+        let landing = crate::util::example_dir()
+            .join("landing")
+            .join(format!("transactions-{date}.json"));
+        let Ok(mut body) = std::fs::read(landing) else {
+            let _ = conn.write_all(
+                b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+            return;
+        };
+        {
+            let mut state = gate.0.lock().unwrap();
+            if state.answered >= state.free && !state.open {
+                state.held += 1;
+                while !state.open {
+                    state = gate.1.wait(state).unwrap();
+                }
+                body.push(b'\n');
+            }
+            state.answered += 1;
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        if conn.write_all(head.as_bytes()).is_err() || conn.write_all(&body).is_err() {
+            return;
+        }
+    }
+}
+
+/// `host ARGS` started in `ws` with stdout and stderr going to files in
+/// `logs` (a stopped process must not block on a full pipe).
+fn start_host(ws: &Workspace, args: &[&str], logs: &Path, name: &str) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_host"));
+    cmd.args(args)
+        .current_dir(ws.path())
+        .env("STRATA_CACHE_DIR", shared_cache())
+        .env("NO_COLOR", "1")
+        .stdout(std::fs::File::create(logs.join(format!("{name}.out"))).unwrap())
+        .stderr(std::fs::File::create(logs.join(format!("{name}.err"))).unwrap());
+    for var in [
+        "STRATA_CONFIG",
+        "STRATA_NOW",
+        "STRATA_LOG",
+        "http_proxy",
+        "HTTP_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// A child process killed (SIGKILL works on a stopped one too) and reaped
+/// if the test ends before it does.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {sig} failed");
+}
+
+/// Raw partitions with a manifest.
+fn raw_committed(ws: &Workspace) -> usize {
+    std::fs::read_dir(ws.store().join("raw/transactions"))
+        .map(|dir| {
+            dir.flatten()
+                .filter(|e| e.path().join("_manifest.json").exists())
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// When the run lease in `ws` expires.
+fn lease_expiry(ws: &Workspace) -> chrono::DateTime<chrono::Utc> {
+    let lease: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.store().join("_strata/lease.json")).unwrap())
+            .unwrap();
+    lease["expires_at"].as_str().unwrap().parse().unwrap()
+}
+
+/// A run stalls (SIGSTOP) while it waits for a day from the API, with four
+/// raw days committed; its lease expires, a second run takes the pipeline
+/// over and completes it; then the first run resumes with its answers in
+/// hand (and the API's answer changed meanwhile). It must commit nothing
+/// more: no manifest and no file of a partition the second run committed
+/// is rewritten, it exits with status 2 saying it lost the lease, and the
+/// store verifies clean and fresh.
+#[test]
+fn a_run_whose_lease_was_taken_over_keeps_committing() {
+    const FREE: usize = 4;
+    let api = GatedApi::start(FREE);
+    let pipeline = Medallion::new()
+        .source(&format!(
+            r#"{{ kind = "http", url = "{}/transactions/{{date}}.json" }}"#,
+            api.base
+        ))
+        .bronze("json_to_table", Columns::Core)
+        .silver("clean_dedupe", DEDUPE_BY_KEY)
+        .gold("aggregate", &[Gold::Rolling3d]);
+    let ws = pipeline.workspace();
+    let logs = tempfile::tempdir().unwrap();
+    let log = |name: &str| std::fs::read_to_string(logs.path().join(name)).unwrap();
+
+    let ttl = ["--lease-ttl", "2s"];
+    let mut stalled = Reaped(start_host(
+        &ws,
+        &[&["run", "--json", "--jobs", "1"][..], &ttl].concat(),
+        logs.path(),
+        "first",
+    ));
+    // Four raw days committed, and the run waits at the gate for the next:
+    // raw runs before everything else, so nothing is half way to a commit.
+    while !(raw_committed(&ws) == FREE && api.held() > 0) {
+        if let Some(status) = stalled.0.try_wait().unwrap() {
+            panic!(
+                "the first run ended ({status}) before it stalled:\n{}",
+                log("first.err")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Stop it just after a renewal, so not half way through one (the next
+    // is a third of the lease away).
+    let renewed = lease_expiry(&ws);
+    while lease_expiry(&ws) == renewed {
+        assert!(
+            stalled.0.try_wait().unwrap().is_none(),
+            "{}",
+            log("first.err")
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    signal(&stalled.0, "-STOP");
+
+    // Let the stalled run's lease expire: it renews nothing while stopped.
+    let left = (lease_expiry(&ws) - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    std::thread::sleep(left + Duration::from_millis(200));
+
+    // The held answers go out now (into the stopped run's socket buffers).
+    api.open();
+    let mut taker = start_host(
+        &ws,
+        &[&["run", "--json"][..], &ttl].concat(),
+        logs.path(),
+        "second",
+    );
+    let taken = taker.wait().unwrap();
+    assert_eq!(taken.code(), Some(0), "{}", log("second.err"));
+    assert!(
+        log("second.err").contains("taking over an expired lease"),
+        "{}",
+        log("second.err")
+    );
+    let second: serde_json::Value = serde_json::from_str(&log("second.out")).unwrap();
+    let computed = |dataset: &str| {
+        second["datasets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["dataset"] == dataset)
+            .unwrap()["computed"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(computed("raw/transactions"), 16 - FREE as u64);
+    assert_eq!(computed("gold/rolling_3d"), 16);
+    let after_takeover = ws.snapshot();
+
+    signal(&stalled.0, "-CONT");
+    let lost = stalled.0.wait().unwrap();
+    let stderr = log("first.err");
+    assert_eq!(lost.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("lost the run lease"), "{stderr}");
+    assert!(stderr.contains("commits nothing more"), "{stderr}");
+    let first: serde_json::Value = serde_json::from_str(&log("first.out")).unwrap();
+    assert_eq!(first["ok"], false, "{first}");
+    assert!(
+        first["lease_lost"]
+            .as_str()
+            .is_some_and(|l| l.contains("lost the run lease")),
+        "{first}"
+    );
+
+    // Nothing it did after the takeover is in the store: no file of the
+    // store differs (the raw day it was fetching keeps the second run's
+    // bytes, though its own answer differed).
+    let after = ws.snapshot();
+    let changed: BTreeSet<&String> = after
+        .keys()
+        .chain(after_takeover.keys())
+        .filter(|path| after.get(*path) != after_takeover.get(*path))
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "the run that lost its lease changed {changed:?}"
+    );
+    assert!(
+        !ws.store().join("_strata/lease.json").exists(),
+        "a lease was left behind"
+    );
+    let verify = ws.host(&["verify"]);
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let status = ws.status();
+    assert_eq!(status.len(), 4 * 16);
+    for (partition, (state, reason)) in status {
+        assert_eq!(state, "fresh", "{partition:?}: {reason}");
+    }
 }

@@ -249,3 +249,271 @@ impl RunSummary {
 pub(crate) fn day(d: u32) -> String {
     format!("date=2025-02-{d:02}")
 }
+
+/// The example's medallion pipeline as pipeline.toml text: raw
+/// transactions from the landing folder, bronze parsed by `json_to_table`,
+/// silver cleaned by `clean_dedupe`, and the gold datasets a test asks for.
+/// Every part can be swapped: the store, the days, the raw source, the
+/// plugin file of each layer, the bronze columns, silver's params.
+///
+/// ```ignore
+/// let toml = Medallion::new().silver("passthrough", "").gold("aggregate", &[Gold::DailyTotals]).toml();
+/// ```
+#[derive(Clone)]
+pub(crate) struct Medallion {
+    store: String,
+    days: u32,
+    source: String,
+    bronze: String,
+    columns: Columns,
+    silver: String,
+    silver_params: String,
+    gold_plugin: String,
+    gold: Vec<Gold>,
+}
+
+/// Which columns bronze parses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Columns {
+    /// id, customer_id, amount, currency, status, merchant, updated_at.
+    All,
+    /// id, amount, currency, status, updated_at.
+    Core,
+}
+
+/// The gold datasets of the example, as the tests use them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gold {
+    /// `daily_totals`: settled transactions per day and currency, counted
+    /// and summed.
+    DailyTotals,
+    /// `daily_totals` as a plain sum of every amount per day and currency.
+    DailySum,
+    /// `rolling_3d`: the amounts of three days summed per currency.
+    Rolling3d,
+    /// `rolling_3d` with many aggregates per currency and status (every
+    /// aggregate function and column type the plugins share).
+    Rolling3dWide,
+    /// `all_time`: every transaction counted per currency.
+    AllTimeByCurrency,
+    /// `all_time`: every transaction counted, customer ids summed.
+    AllTime,
+}
+
+/// clean_dedupe's params for the full bronze columns.
+pub(crate) const DEDUPE: &str = r#"key = "id"
+order_by = "updated_at"
+trim = ["merchant"]
+lowercase = ["merchant"]"#;
+
+/// clean_dedupe's params for the core bronze columns (no merchant).
+pub(crate) const DEDUPE_BY_KEY: &str = r#"key = "id"
+order_by = "updated_at""#;
+
+impl Medallion {
+    /// Sixteen days into `store/`, the full bronze columns, clean_dedupe
+    /// with [`DEDUPE`], no gold.
+    pub(crate) fn new() -> Medallion {
+        Medallion {
+            store: "[store]\nurl = \"store\"\n".into(),
+            days: 16,
+            source: r#"{ kind = "files", dir = "landing", pattern = "transactions-{date}.json" }"#
+                .into(),
+            bronze: "json_to_table".into(),
+            columns: Columns::All,
+            silver: "clean_dedupe".into(),
+            silver_params: DEDUPE.into(),
+            gold_plugin: "aggregate".into(),
+            gold: vec![],
+        }
+    }
+
+    /// The `[store]` table (and anything else before `[partitions]`),
+    /// verbatim.
+    pub(crate) fn store_toml(mut self, text: &str) -> Self {
+        self.store = text.to_owned();
+        self
+    }
+
+    /// February 1 to `days`.
+    pub(crate) fn days(mut self, days: u32) -> Self {
+        self.days = days;
+        self
+    }
+
+    /// The raw dataset's source, as an inline TOML table.
+    pub(crate) fn source(mut self, inline_table: &str) -> Self {
+        self.source = inline_table.to_owned();
+        self
+    }
+
+    /// Bronze's plugin, `plugins/<file>.wasm`, parsing `columns`.
+    pub(crate) fn bronze(mut self, file: &str, columns: Columns) -> Self {
+        self.bronze = file.to_owned();
+        self.columns = columns;
+        self
+    }
+
+    /// Silver's plugin, `plugins/<file>.wasm`, with `params` (TOML lines
+    /// of its `[datasets.params]` table).
+    pub(crate) fn silver(mut self, file: &str, params: &str) -> Self {
+        self.silver = file.to_owned();
+        self.silver_params = params.to_owned();
+        self
+    }
+
+    /// The gold datasets, all run by `plugins/<file>.wasm`, in this order.
+    pub(crate) fn gold(mut self, file: &str, datasets: &[Gold]) -> Self {
+        self.gold_plugin = file.to_owned();
+        self.gold = datasets.to_vec();
+        self
+    }
+
+    /// The pipeline.toml text.
+    pub(crate) fn toml(&self) -> String {
+        let columns = match self.columns {
+            Columns::All => {
+                r#"  { name = "id", type = "utf8", nullable = true },
+  { name = "customer_id", type = "int64", nullable = true },
+  { name = "amount", type = "decimal128(12,2)", nullable = false },
+  { name = "currency", type = "utf8", nullable = false },
+  { name = "status", type = "utf8", nullable = false },
+  { name = "merchant", type = "utf8", nullable = true },
+  { name = "updated_at", type = "timestamp-us-utc", nullable = false },"#
+            }
+            Columns::Core => {
+                r#"  { name = "id", type = "utf8", nullable = true },
+  { name = "amount", type = "decimal128(12,2)", nullable = false },
+  { name = "currency", type = "utf8", nullable = false },
+  { name = "status", type = "utf8", nullable = false },
+  { name = "updated_at", type = "timestamp-us-utc", nullable = false },"#
+            }
+        };
+        let mut text = format!(
+            r#"
+{store}
+[partitions]
+start = "2025-02-01"
+end = "2025-02-{days:02}"
+
+[[datasets]]
+layer = "raw"
+name = "transactions"
+source = {source}
+
+[[datasets]]
+layer = "bronze"
+name = "transactions"
+plugin = "plugins/{bronze}.wasm"
+inputs = ["raw/transactions"]
+[datasets.params]
+columns = [
+{columns}
+]
+
+[[datasets]]
+layer = "silver"
+name = "transactions"
+plugin = "plugins/{silver}.wasm"
+inputs = ["bronze/transactions"]
+[datasets.params]
+{silver_params}
+"#,
+            store = self.store,
+            days = self.days,
+            source = self.source,
+            bronze = self.bronze,
+            silver = self.silver,
+            silver_params = self.silver_params,
+        );
+        for gold in &self.gold {
+            let (name, inputs, params) = gold.table();
+            text.push_str(&format!(
+                r#"
+[[datasets]]
+layer = "gold"
+name = "{name}"
+plugin = "plugins/{plugin}.wasm"
+inputs = [{inputs}]
+[datasets.params]
+{params}
+"#,
+                plugin = self.gold_plugin,
+            ));
+        }
+        text
+    }
+
+    /// A workspace with the example's landing files, `json_to_table`,
+    /// `clean_dedupe` and `aggregate` under their own names, and this
+    /// pipeline.
+    pub(crate) fn workspace(&self) -> Workspace {
+        let ws = Workspace::with_example_landing();
+        for p in ["json_to_table", "clean_dedupe", "aggregate"] {
+            ws.add_plugin(p, p);
+        }
+        ws.write_config(&self.toml());
+        ws
+    }
+}
+
+impl Gold {
+    /// Name, inputs (inside the brackets) and params of the dataset.
+    fn table(self) -> (&'static str, &'static str, &'static str) {
+        const DAY: &str = r#""silver/transactions""#;
+        const WINDOW: &str = r#"{ dataset = "silver/transactions", window = 3 }"#;
+        const ALL: &str = r#"{ dataset = "silver/transactions", all = true }"#;
+        match self {
+            Gold::DailyTotals => (
+                "daily_totals",
+                DAY,
+                r#"group_by = ["currency"]
+filter = { column = "status", equals = "settled" }
+aggregates = [
+  { fn = "count", as = "transactions" },
+  { column = "amount", fn = "sum", as = "total" },
+]"#,
+            ),
+            Gold::DailySum => (
+                "daily_totals",
+                DAY,
+                r#"group_by = ["currency"]
+aggregates = [{ column = "amount", fn = "sum", as = "total" }]"#,
+            ),
+            Gold::Rolling3d => (
+                "rolling_3d",
+                WINDOW,
+                r#"group_by = ["currency"]
+aggregates = [{ column = "amount", fn = "sum", as = "total" }]"#,
+            ),
+            Gold::Rolling3dWide => (
+                "rolling_3d",
+                WINDOW,
+                r#"group_by = ["currency", "status"]
+aggregates = [
+  { column = "amount", fn = "sum", as = "total" },
+  { column = "amount", fn = "avg" },
+  { column = "amount", fn = "max" },
+  { column = "customer_id", fn = "avg" },
+  { column = "customer_id", fn = "count" },
+  { column = "updated_at", fn = "min", as = "first_update" },
+  { column = "merchant", fn = "max" },
+]"#,
+            ),
+            Gold::AllTimeByCurrency => (
+                "all_time",
+                ALL,
+                r#"group_by = ["currency"]
+aggregates = [{ fn = "count", as = "transactions" }]"#,
+            ),
+            Gold::AllTime => (
+                "all_time",
+                ALL,
+                r#"aggregates = [
+  { fn = "count", as = "transactions" },
+  { column = "customer_id", fn = "sum" },
+]"#,
+            ),
+        }
+    }
+}

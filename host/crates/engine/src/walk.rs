@@ -114,7 +114,11 @@ pub async fn run(
     };
     for dataset in &pipeline.datasets {
         let plan = walk.plan(dataset).await?;
-        let work = plan.work(&options.scope, walk.period_of());
+        // A run that lost its lease only reports what is left undone.
+        let work = match report.lease_lost {
+            None => plan.work(&options.scope, walk.period_of()),
+            Some(_) => vec![],
+        };
         let mut outcomes = HashMap::new();
         if !work.is_empty() {
             let job = DatasetJob::prepare(

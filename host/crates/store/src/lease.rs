@@ -126,9 +126,9 @@ impl Fence {
             *self.state.lost.lock().expect("fence lock") = Some(lost.clone());
             Err(lost)
         };
-        match read(&self.state.store, &path).await {
-            Ok(current) if current.holder == record.holder => {}
-            Ok(current) => return lose(format!("it is now held by {current}")),
+        let version = match read_versioned(&self.state.store, &path).await {
+            Ok((current, version)) if current.holder == record.holder => version,
+            Ok((current, _)) => return lose(format!("it is now held by {current}")),
             Err(e)
                 if matches!(
                     e.downcast_ref::<object_store::Error>(),
@@ -142,12 +142,27 @@ impl Fence {
                 return Ok(());
             }
             Err(e) => return lose(format!("it expired and cannot be read ({e:#})")),
-        }
+        };
         let mut renewed = record.clone();
         renewed.expires_at = Utc::now() + self.state.ttl;
-        let body = serde_json::to_vec_pretty(&renewed).expect("lease serialises");
-        match self.state.store.put(&path, PutPayload::from(body)).await {
+        let body = PutPayload::from(serde_json::to_vec_pretty(&renewed).expect("lease serialises"));
+        // Conditional on the version just read, where the store has one, so
+        // a takeover between the read and the write is not overwritten.
+        let update = PutOptions {
+            mode: PutMode::Update(version),
+            ..Default::default()
+        };
+        let written = match self.state.store.put_opts(&path, body.clone(), update).await {
+            Err(object_store::Error::NotImplemented { .. }) => {
+                self.state.store.put(&path, body).await
+            }
+            other => other,
+        };
+        match written {
             Ok(_) => *record = renewed,
+            Err(object_store::Error::Precondition { .. }) => {
+                return lose("another run wrote it while this one renewed it".into());
+            }
             Err(e) if Utc::now() < record.expires_at => {
                 tracing::warn!("could not renew the run lease: {e}")
             }
@@ -316,8 +331,21 @@ async fn take_over(
 }
 
 async fn read(os: &Arc<dyn ObjectStore>, path: &Path) -> Result<LeaseRecord> {
-    let bytes = os.get(path).await?.bytes().await?;
-    Ok(serde_json::from_slice(&bytes)?)
+    Ok(read_versioned(os, path).await?.0)
+}
+
+/// The lease and the version it was read at (for a conditional update).
+async fn read_versioned(
+    os: &Arc<dyn ObjectStore>,
+    path: &Path,
+) -> Result<(LeaseRecord, UpdateVersion)> {
+    let got = os.get(path).await?;
+    let version = UpdateVersion {
+        e_tag: got.meta.e_tag.clone(),
+        version: got.meta.version.clone(),
+    };
+    let bytes = got.bytes().await?;
+    Ok((serde_json::from_slice(&bytes)?, version))
 }
 
 /// Extends the lease every third of its lifetime while the run goes on,

@@ -368,9 +368,12 @@ impl Store {
     /// describe `files` in order. Returns the manifest's entity tag, where
     /// the store gives one.
     ///
-    /// The manifest is written only while `fence` says the run still holds
-    /// its lease; data files written before a lost lease are garbage that
-    /// `host gc` removes.
+    /// Data files and the manifest are written only while `fence` says the
+    /// run still holds its lease, checked before each: a raw file keeps the
+    /// name its source gave it, so a run that stalled with a fetched
+    /// period in hand and resumed after a takeover would otherwise write
+    /// over the file of a partition the other run committed. Data files
+    /// written before a lost lease are garbage that `host gc` removes.
     pub async fn commit(
         &self,
         dataset: &DatasetId,
@@ -380,6 +383,7 @@ impl Store {
         fence: &Fence,
     ) -> Result<Option<String>, CommitError> {
         let partition = &manifest.partition;
+        fence.check().await?;
         for (entry, bytes) in manifest.files.iter().zip(files) {
             let path = Self::file_path(dataset, partition, &entry.path);
             self.inner
