@@ -19,7 +19,7 @@ use crate::util::{DEDUPE, Gold, Medallion, Workspace, day, plugin, shared_cache}
 /// A Python or JavaScript plugin, or `None` (after a loud skip message) if
 /// its toolchain was missing when the tests were built. In CI a missing
 /// toolchain is a failure.
-fn polyglot(name: &str) -> Option<PathBuf> {
+pub(crate) fn polyglot(name: &str) -> Option<PathBuf> {
     let Some(why) = strata_test_plugins::missing(name) else {
         return Some(plugin(name));
     };

@@ -1,14 +1,40 @@
 //! The plugin runtime on real plugins built from source: what they compute,
-//! how every kind of misbehaviour is contained and named, what the sandbox
-//! lets them see, and the compiled-component cache.
+//! how every kind of misbehaviour is contained and named (runtime/contained.rs,
+//! runtime/hostile.rs), what the sandbox lets them see, and the
+//! compiled-component cache.
+//!
+//! Every test plugin (`test_*`) has a module of tests named after it; the
+//! list of test plugins comes from `strata_test_plugins::foreach_test_plugin!`,
+//! so a test plugin without its module does not compile.
+
+mod contained;
+mod hostile;
+mod languages;
+
+#[allow(unused_imports)]
+use contained::*;
+#[allow(unused_imports)]
+use hostile::*;
+#[allow(unused_imports)]
+use languages::*;
+
+/// Names the module of tests of the test plugin `$name`: a compile error
+/// (unresolved import) if there is none.
+macro_rules! has_tests {
+    ($name:ident) => {
+        #[allow(unused_imports)]
+        use self::$name as _;
+    };
+}
+
+strata_test_plugins::foreach_test_plugin!(has_tests);
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use arrow::array::{Array, AsArray, BinaryArray, RecordBatch, StringArray};
 use arrow::datatypes::{Decimal128Type, Int64Type, SchemaRef, TimestampMicrosecondType};
 use strata_core::config::PluginLimits;
-use strata_runtime::{Limits, LoadError, LoadOrigin, PartitionContext, Plugin, RunError, Runtime};
+use strata_runtime::{Limits, LoadOrigin, PartitionContext, Plugin, RunError, Runtime};
 use strata_runtime::{ipc, schema};
 
 use crate::util::{plugin, shared_cache};
@@ -240,206 +266,6 @@ fn fails(name: &str, limits: &Limits) -> RunError {
         run_with(name, &[], vec![raw(&[("f", "x")])], limits).expect_err("the plugin should fail");
     good_plugin_still_runs();
     err
-}
-
-#[test]
-fn a_panic_is_reported_with_its_message() {
-    let err = fails("test_panic", &default_limits());
-    assert!(
-        matches!(&err, RunError::Panic { message } if message.contains("boom: plugin panicked on purpose")),
-        "{err:?}"
-    );
-}
-
-#[test]
-fn a_trap_is_reported() {
-    let err = fails("test_unreachable", &default_limits());
-    assert!(
-        matches!(&err, RunError::Trap { message, .. } if message.contains("unreachable")),
-        "{err:?}"
-    );
-}
-
-#[test]
-fn an_endless_loop_times_out() {
-    let limits = Limits {
-        timeout: Duration::from_millis(500),
-        ..default_limits()
-    };
-    let err = fails("test_loop", &limits);
-    assert!(
-        matches!(err, RunError::Timeout(t) if t == Duration::from_millis(500)),
-        "{err:?}"
-    );
-}
-
-#[test]
-fn a_memory_bomb_hits_the_memory_limit() {
-    let limits = Limits {
-        memory_bytes: 64 << 20,
-        ..default_limits()
-    };
-    let err = fails("test_alloc", &limits);
-    assert!(
-        matches!(err, RunError::MemoryLimit(l) if l == 64 << 20),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("64 MiB"), "{err}");
-}
-
-#[test]
-fn a_stack_overflow_is_contained() {
-    let err = fails("test_stack_overflow", &default_limits());
-    assert!(matches!(err, RunError::StackOverflow), "{err:?}");
-}
-
-#[test]
-fn malformed_output_is_rejected() {
-    let err = fails("test_malformed_ipc", &default_limits());
-    assert!(matches!(err, RunError::Malformed(_)), "{err:?}");
-}
-
-#[test]
-fn a_schema_change_mid_stream_is_rejected() {
-    let err = fails("test_schema_change", &default_limits());
-    assert!(matches!(err, RunError::SchemaChanged { .. }), "{err:?}");
-}
-
-#[test]
-fn a_plugin_error_is_not_a_trap() {
-    let err = fails("test_bad_params", &default_limits());
-    assert!(matches!(err, RunError::BadParams(_)), "{err:?}");
-}
-
-/// A raw batch of `files` bodies of `size` bytes each, every byte distinct
-/// by position so a reordering or truncation shows.
-fn large_raw(files: usize, size: usize) -> RecordBatch {
-    let bodies: Vec<Vec<u8>> = (0..files)
-        .map(|f| (0..size).map(|i| ((i * 31 + f * 7) % 251) as u8).collect())
-        .collect();
-    let names: Vec<String> = (0..files).map(|f| format!("page-{f}.json")).collect();
-    RecordBatch::try_new(
-        schema::raw_schema(),
-        vec![
-            Arc::new(StringArray::from_iter_values(&names)),
-            Arc::new(BinaryArray::from_iter_values(&bodies)),
-        ],
-    )
-    .unwrap()
-}
-
-#[test]
-/// wasmtime copies at most 128 MiB out of a guest per call unless told
-/// otherwise; a partition's output is bounded by its own limit instead.
-fn one_call_may_return_more_than_128_mib() {
-    let input = large_raw(5, 32 << 20);
-    let out = run("test_passthrough", &[], vec![input.clone()]).unwrap();
-    assert_eq!(concat(&out), input);
-}
-
-#[test]
-fn output_over_the_limit_fails_the_partition_naming_the_limit() {
-    let limits = Limits {
-        output_bytes: 2 << 20,
-        ..default_limits()
-    };
-    // 8 MiB in one batch: more than the limit plus a call's allowance, so the
-    // copy out of the guest itself is refused.
-    let err = run_with(
-        "test_passthrough",
-        &[],
-        vec![large_raw(2, 4 << 20)],
-        &limits,
-    )
-    .expect_err("output over the limit");
-    assert!(
-        matches!(err, RunError::OutputLimit(l) if l == 2 << 20),
-        "{err:?}"
-    );
-    assert_eq!(err.to_string(), "plugin output exceeded the limit of 2 MiB");
-    // Just over the limit but within one call's allowance: refused by the
-    // running total instead, with the same error.
-    let err = run_with(
-        "test_passthrough",
-        &[],
-        vec![large_raw(1, (2 << 20) + 4096)],
-        &limits,
-    )
-    .expect_err("output over the limit");
-    assert!(
-        matches!(err, RunError::OutputLimit(l) if l == 2 << 20),
-        "{err:?}"
-    );
-    good_plugin_still_runs();
-}
-
-#[test]
-fn flooding_stderr_is_bounded_and_not_fatal() {
-    let limits = Limits {
-        capture_bytes: 4096,
-        ..default_limits()
-    };
-    let out = run_with("test_stderr_flood", &[], vec![raw(&[("f", "x")])], &limits).unwrap();
-    assert_eq!(concat(&out).num_rows(), 1);
-}
-
-#[test]
-fn network_imports_are_refused_at_load() {
-    let err = runtime()
-        .load(&plugin("test_net"))
-        .err()
-        .expect("a plugin importing sockets must not load");
-    assert!(
-        matches!(&err, LoadError::Refused { imports, .. } if imports.iter().any(|i| i.starts_with("wasi:sockets/"))),
-        "{err}"
-    );
-    assert!(err.to_string().contains("wasi:sockets"), "{err}");
-    good_plugin_still_runs();
-}
-
-fn observed(name: &str) -> Vec<String> {
-    let out = run(name, &[], vec![raw(&[("f", "x")])]).unwrap();
-    strings(&concat(&out), "observed")
-        .into_iter()
-        .map(Option::unwrap)
-        .collect()
-}
-
-#[test]
-fn the_sandbox_shows_no_files() {
-    let rows = observed("test_read_file");
-    assert!(!rows.is_empty());
-    for row in &rows {
-        assert!(row.contains("error"), "a plugin saw something: {row}");
-        assert!(!row.contains("root:"), "a plugin read /etc/passwd: {row}");
-    }
-}
-
-#[test]
-fn the_sandbox_shows_no_environment() {
-    // The test process has PATH, HOME, CARGO_* and more; the plugin sees none.
-    assert!(std::env::var_os("PATH").is_some());
-    let rows = observed("test_read_env");
-    assert!(
-        rows.iter()
-            .all(|r| !r.contains("PATH") && !r.contains("CARGO")),
-        "{rows:?}"
-    );
-    assert!(
-        rows.iter().all(|r| !r.contains('=')),
-        "the plugin saw variables: {rows:?}"
-    );
-}
-
-#[test]
-fn the_clock_is_fixed_and_randomness_seeded() {
-    let first = observed("test_clock");
-    assert!(first.contains(&"now_unix_secs=0".to_owned()), "{first:?}");
-    assert_eq!(
-        observed("test_clock"),
-        first,
-        "randomness differs between runs"
-    );
 }
 
 #[test]

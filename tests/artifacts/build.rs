@@ -133,7 +133,7 @@ fn main() {
     remove_stale(&out, &components);
 
     let names: Vec<&str> = components.keys().map(String::as_str).collect();
-    let generated = format!(
+    let mut generated = format!(
         "/// The folder holding every built plugin as `<name>.wasm`.\n\
          pub const DIR: &str = {dir:?};\n\
          /// Every plugin's name, sorted.\n\
@@ -142,8 +142,35 @@ fn main() {
          pub const MISSING: &[(&str, &str)] = &{missing:?};\n",
         dir = out.to_str().expect("a UTF-8 target path"),
     );
+    // Built or not: a test plugin whose toolchain is missing still needs a test.
+    let test_plugins: BTreeSet<&str> = names
+        .iter()
+        .copied()
+        .chain(missing.iter().map(|(n, _)| n.as_str()))
+        .filter(|n| n.starts_with("test_"))
+        .collect();
+    generated.push_str(&foreach_macro(&test_plugins));
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
     fs::write(out_dir.join("plugins.rs"), generated).expect("writing plugins.rs");
+}
+
+/// `foreach_test_plugin!(m)`, which expands to `m!(name);` for every test
+/// plugin (`test_*`), as wasmtime's test-programs list theirs: a test crate
+/// passes a macro that names a test after each plugin, so a plugin without
+/// a test is a compile error.
+fn foreach_macro(test_plugins: &BTreeSet<&str>) -> String {
+    let calls: String = test_plugins
+        .iter()
+        .map(|name| format!("        $m!({name});\n"))
+        .collect();
+    format!(
+        "/// Calls `$m!(name)` once for every test plugin (`test_*`, built or not),\n\
+         /// `name` an identifier.\n\
+         #[macro_export]\n\
+         macro_rules! foreach_test_plugin {{\n    \
+             ($m:ident) => {{\n{calls}    }};\n\
+         }}\n"
+    )
 }
 
 /// Reruns this script when any file under `dir` changes, except build output.

@@ -14,6 +14,19 @@
 //! JavaScript ones (`aggregate_js`, `test_misbehave_js`,
 //! `test_arrow_passthrough_js`) are there when their toolchains were found
 //! at build time; [`missing`] tells why one is not.
+//!
+//! `foreach_test_plugin!(m)` expands to `m!(name);` for every test plugin
+//! (`test_*`, built or not), so a test crate can require a test for each:
+//!
+//! ```ignore
+//! macro_rules! has_tests {
+//!     ($name:ident) => {
+//!         #[allow(unused_imports)]
+//!         use self::$name as _;
+//!     };
+//! }
+//! strata_test_plugins::foreach_test_plugin!(has_tests);
+//! ```
 
 use std::path::{Path, PathBuf};
 

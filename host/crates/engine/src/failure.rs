@@ -100,9 +100,10 @@ impl From<RunError> for Failure {
             RunError::BadParams(_) | RunError::BadInput(_) | RunError::Failed(_) => {
                 FailureKind::PluginError
             }
-            RunError::Panic { .. } | RunError::StackOverflow | RunError::Trap { .. } => {
-                FailureKind::Trap
-            }
+            RunError::Panic { .. }
+            | RunError::StackOverflow
+            | RunError::Trap { .. }
+            | RunError::Exit { .. } => FailureKind::Trap,
             RunError::Timeout(_) => FailureKind::Timeout,
             RunError::MemoryLimit(_) => FailureKind::MemoryLimit,
             RunError::OutputLimit(_) => FailureKind::OutputLimit,

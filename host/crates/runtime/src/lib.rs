@@ -7,6 +7,7 @@
 
 mod cache;
 mod capabilities;
+mod contract;
 pub mod ipc;
 pub mod jsonl;
 mod sandbox;
@@ -73,6 +74,11 @@ const DESCRIBE_LIMITS: Limits = Limits {
     capture_bytes: Limits::CAPTURE_BYTES,
 };
 
+/// `host.log` lines kept from `describe`, and from one partition; the
+/// rest are counted, and their number logged once when the instance ends.
+pub const DESCRIBE_LOG_LINES: usize = 100;
+pub const PARTITION_LOG_LINES: usize = 1000;
+
 /// The data format a plugin speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -103,6 +109,25 @@ pub enum LoadError {
     #[error("{path} is not a valid WebAssembly component for this host: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error(
+        "{path} is a core WebAssembly module, not a component: a plugin must be a component \
+         of the WIT world in wit/ (build it for wasm32-wasip2, or wrap the module with \
+         `wasm-tools component new`)"
+    )]
+    CoreModule { path: PathBuf },
+    #[error(
+        "{path} is built for another contract: it uses {}, but this host speaks {expected}; \
+         rebuild it against this host's wit/",
+        .found.join(", ")
+    )]
+    OtherContract {
+        path: PathBuf,
+        /// The contract's interfaces the component imports or exports at
+        /// another version (`strata:plugin/transform@0.2.0`, …).
+        found: Vec<String>,
+        /// The contract this host binds (`strata:plugin@0.1.0`).
+        expected: String,
+    },
+    #[error(
         "{path} imports {} which the sandbox does not grant (plugins get no network, no HTTP and no files); \
          rebuild it without that dependency",
         .imports.join(", ")
@@ -132,6 +157,13 @@ pub enum RunError {
     StackOverflow,
     #[error("plugin trapped: {message}{}", tail(.output))]
     Trap { message: String, output: String },
+    /// The plugin called `wasi:cli/exit`. Its status is 0 or 1: WASI 0.2's
+    /// `exit` carries success or failure, so `exit(3)` arrives as 1.
+    #[error(
+        "plugin called exit with status {code} (wasi:cli/exit) instead of returning{}",
+        tail(.output)
+    )]
+    Exit { code: i32, output: String },
     #[error("plugin returned malformed output: {0}")]
     Malformed(String),
     #[error(
@@ -222,6 +254,11 @@ impl Runtime {
 
     /// As `load`, for bytes already in memory; `path` names them in errors.
     pub fn load_bytes(&self, path: &Path, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        if contract::is_core_module(bytes) {
+            return Err(LoadError::CoreModule {
+                path: path.to_owned(),
+            });
+        }
         let sha256 = hex::encode(Sha256::digest(bytes));
         let invalid = |e: wasmtime::Error| LoadError::Invalid {
             path: path.to_owned(),
@@ -243,7 +280,18 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .and_then(bindings::PluginPre::new)
-            .map_err(invalid)?;
+            .map_err(|e| {
+                let found = contract::other_versions(&self.engine, &component);
+                if found.is_empty() {
+                    invalid(e)
+                } else {
+                    LoadError::OtherContract {
+                        path: path.to_owned(),
+                        found,
+                        expected: contract::package().to_owned(),
+                    }
+                }
+            })?;
         let mut plugin = Plugin {
             pre,
             info: PluginInfo {
@@ -316,12 +364,12 @@ pub struct PartitionContext {
 
 impl Plugin {
     fn describe(&self, runtime: &Runtime) -> Result<PluginInfo, RunError> {
-        let log = PluginLog {
-            plugin: self.path.display().to_string(),
-            dataset: String::new(),
-            partition: String::new(),
-            budget: 100,
-        };
+        let log = PluginLog::new(
+            self.path.display().to_string(),
+            String::new(),
+            String::new(),
+            DESCRIBE_LOG_LINES,
+        );
         let mut instance = Instance::new(runtime, self, &DESCRIBE_LIMITS, log)?;
         let info = instance.call(|store, p| p.strata_plugin_transform().call_describe(store))?;
         Ok(PluginInfo {
@@ -371,12 +419,12 @@ impl Plugin {
         context: &PartitionContext,
         limits: &Limits,
     ) -> Result<Session, RunError> {
-        let log = PluginLog {
-            plugin: format!("{}@{}", self.info.name, self.info.version),
-            dataset: context.dataset.clone(),
-            partition: context.partition.clone(),
-            budget: 1000,
-        };
+        let log = PluginLog::new(
+            format!("{}@{}", self.info.name, self.info.version),
+            context.dataset.clone(),
+            context.partition.clone(),
+            PARTITION_LOG_LINES,
+        );
         let mut instance = Instance::new(runtime, self, limits, log)?;
         let wit_context = wit::PartitionContext {
             dataset: context.dataset.clone(),
@@ -525,6 +573,25 @@ impl Instance {
     }
 }
 
+impl Drop for Instance {
+    /// Says how many `host.log` lines were over the budget, once.
+    fn drop(&mut self) {
+        let log = &self.store.data().log;
+        if log.dropped > 0 {
+            tracing::warn!(
+                target: "plugin",
+                plugin = %log.plugin,
+                dataset = %log.dataset,
+                partition = %log.partition,
+                "{} more log lines dropped (a plugin may log {} lines per {})",
+                log.dropped,
+                log.limit,
+                if log.dataset.is_empty() { "describe" } else { "partition" },
+            );
+        }
+    }
+}
+
 /// What one call may copy out of the guest when the partition may still
 /// produce `output_bytes`. wasmtime's default, 128 MiB per call, would fail
 /// any call returning more whatever the limits say; this bounds the host's
@@ -546,6 +613,12 @@ fn classify(
     }
     if format!("{error:#}").contains(HOSTCALL_FUEL_EXHAUSTED) {
         return RunError::OutputLimit(limits.output_bytes);
+    }
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return RunError::Exit {
+            code: exit.0,
+            output: text,
+        };
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => RunError::Timeout(limits.timeout),
@@ -668,6 +741,7 @@ impl bindings::strata::plugin::types::Host for SandboxState {}
 impl bindings::strata::plugin::host::Host for SandboxState {
     fn log(&mut self, level: wit::LogLevel, message: String) {
         if self.log.budget == 0 {
+            self.log.dropped += 1;
             return;
         }
         self.log.budget -= 1;

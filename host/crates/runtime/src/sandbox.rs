@@ -256,4 +256,21 @@ pub(crate) struct PluginLog {
     pub partition: String,
     /// Log calls allowed per partition; the rest are counted, not written.
     pub budget: usize,
+    /// The budget it started with.
+    pub limit: usize,
+    /// Log calls past the budget.
+    pub dropped: u64,
+}
+
+impl PluginLog {
+    pub(crate) fn new(plugin: String, dataset: String, partition: String, budget: usize) -> Self {
+        PluginLog {
+            plugin,
+            dataset,
+            partition,
+            budget,
+            limit: budget,
+            dropped: 0,
+        }
+    }
 }
