@@ -5,9 +5,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use strata_store::parquet_io;
 use strata_core::manifest::Producer;
-use strata_store::{ManifestRead, Store};
+use strata_store::{ManifestRead, parquet_io};
 
 use super::{GlobalOptions, dataset_arg};
 
@@ -28,13 +27,14 @@ impl ShowCommand {
         let pipeline = global.load_pipeline()?;
         let store = global.open_store(&pipeline)?;
         let id = dataset_arg(&pipeline, &self.dataset)?;
-        let partition = if self.partition.contains('=') || self.partition == strata_core::planner::ALL {
-            self.partition.clone()
-        } else {
-            strata_core::period::Period::parse(pipeline.partitions.every, &self.partition)
-                .map(|p| p.id())
-                .with_context(|| format!("`{}` is not a partition of {id}", self.partition))?
-        };
+        let partition =
+            if self.partition.contains('=') || self.partition == strata_core::planner::ALL {
+                self.partition.clone()
+            } else {
+                strata_core::period::Period::parse(pipeline.partitions.every, &self.partition)
+                    .map(|p| p.id())
+                    .with_context(|| format!("`{}` is not a partition of {id}", self.partition))?
+            };
         let manifest = match store.read_manifest(&id, &partition).await? {
             ManifestRead::Valid(m) => m,
             ManifestRead::Missing => {
@@ -114,7 +114,6 @@ impl ShowCommand {
             }
         }
         println!("{}", arrow::util::pretty::pretty_format_batches(&batches)?);
-        let _ = Store::partition_dir(&id, &partition);
         Ok(ExitCode::SUCCESS)
     }
 }
