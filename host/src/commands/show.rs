@@ -6,8 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use strata_core::manifest::Producer;
-use strata_store::parquet_io;
-use strata_store::{ManifestRead, Store};
+use strata_store::{ManifestRead, parquet_io};
 
 use super::{GlobalOptions, dataset_arg};
 
@@ -115,7 +114,6 @@ impl ShowCommand {
             }
         }
         println!("{}", arrow::util::pretty::pretty_format_batches(&batches)?);
-        let _ = Store::partition_dir(&id, &partition);
         Ok(ExitCode::SUCCESS)
     }
 }
