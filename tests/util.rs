@@ -98,32 +98,9 @@ impl Workspace {
         }
     }
 
-    /// `host status --json` as (dataset, partition) → state.
+    /// `host status --json` as (dataset, partition) → (state, reason).
     pub(crate) fn status(&self) -> BTreeMap<(String, String), (String, String)> {
-        let out = self.host(&["status", "--json"]);
-        assert!(
-            out.status.success(),
-            "status failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-        json["partitions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    (
-                        p["dataset"].as_str().unwrap().to_owned(),
-                        p["partition"].as_str().unwrap().to_owned(),
-                    ),
-                    (
-                        p["state"].as_str().unwrap().to_owned(),
-                        p["reason"].as_str().unwrap().to_owned(),
-                    ),
-                )
-            })
-            .collect()
+        parse_status(&self.host(&["status", "--json"]))
     }
 
     /// Every partition file under the store with its sha256: all files but
@@ -516,4 +493,32 @@ aggregates = [{ fn = "count", as = "transactions" }]"#,
             ),
         }
     }
+}
+
+/// The output of a successful `host status --json` as (dataset, partition)
+/// → (state, reason).
+pub(crate) fn parse_status(out: &Output) -> BTreeMap<(String, String), (String, String)> {
+    assert!(
+        out.status.success(),
+        "host status failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                (
+                    p["dataset"].as_str().unwrap().to_owned(),
+                    p["partition"].as_str().unwrap().to_owned(),
+                ),
+                (
+                    p["state"].as_str().unwrap().to_owned(),
+                    p["reason"].as_str().unwrap_or_default().to_owned(),
+                ),
+            )
+        })
+        .collect()
 }

@@ -334,30 +334,7 @@ pub(super) fn states(
 ) -> BTreeMap<(String, String), (String, String)> {
     let mut args = vec!["status", "--json"];
     args.extend_from_slice(extra);
-    let out = checked(ws.host(&args), "host status");
-    assert!(
-        out.status.success(),
-        "host status failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    json["partitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                (
-                    p["dataset"].as_str().unwrap().to_owned(),
-                    p["partition"].as_str().unwrap().to_owned(),
-                ),
-                (
-                    p["state"].as_str().unwrap().to_owned(),
-                    p["reason"].as_str().unwrap_or_default().to_owned(),
-                ),
-            )
-        })
-        .collect()
+    crate::util::parse_status(&checked(ws.host(&args), "host status"))
 }
 
 /// (dataset, partition) computed by a run.

@@ -116,25 +116,9 @@ impl Driver for BinaryDriver {
     fn status(&self, _rt: &tokio::runtime::Runtime) -> States {
         let out = host(&self.ws, &["status", "--json"], &self.env);
         assert_no_panic(&out, "host status");
-        assert!(
-            out.status.success(),
-            "host status failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-        json["partitions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                (
-                    (
-                        p["dataset"].as_str().unwrap().to_owned(),
-                        p["partition"].as_str().unwrap().to_owned(),
-                    ),
-                    p["state"].as_str().unwrap().to_owned(),
-                )
-            })
+        crate::util::parse_status(&out)
+            .into_iter()
+            .map(|(partition, (state, _))| (partition, state))
             .collect()
     }
 
