@@ -83,19 +83,7 @@ impl Workspace {
     pub(crate) fn run(&self, extra: &[&str]) -> RunSummary {
         let mut args = vec!["run", "--json"];
         args.extend_from_slice(extra);
-        let out = self.host(&args);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "host run printed no JSON ({e}); stdout:\n{}\nstderr:\n{stderr}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        });
-        RunSummary {
-            json,
-            code: out.status.code(),
-            stderr,
-        }
+        RunSummary::of(self.host(&args))
     }
 
     /// `host status --json` as (dataset, partition) → (state, reason).
@@ -171,6 +159,22 @@ pub(crate) struct RunSummary {
 }
 
 impl RunSummary {
+    /// The summary `host run --json` printed, with its exit code and stderr.
+    pub(crate) fn of(out: Output) -> RunSummary {
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "host run printed no JSON ({e}); stdout:\n{}\nstderr:\n{stderr}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        RunSummary {
+            json,
+            code: out.status.code(),
+            stderr,
+        }
+    }
+
     pub(crate) fn dataset(&self, name: &str) -> &Value {
         self.json["datasets"]
             .as_array()

@@ -157,19 +157,7 @@ pub(super) fn host(ws: &Workspace, args: &[&str], env: &[(&str, &str)]) -> Outpu
 pub(super) fn run(ws: &Workspace, args: &[&str], env: &[(&str, &str)]) -> RunSummary {
     let mut all = vec!["run", "--json"];
     all.extend_from_slice(args);
-    let out = host(ws, &all, env);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "host run printed no JSON ({e}); stdout:\n{}\nstderr:\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    RunSummary {
-        json,
-        code: out.status.code(),
-        stderr,
-    }
+    RunSummary::of(host(ws, &all, env))
 }
 
 /// The failed partitions of a dataset, each a failure of `kind` (`source`

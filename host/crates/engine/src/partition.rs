@@ -119,14 +119,14 @@ impl PluginPartition {
             inputs,
             &mut |batch| output.write(batch),
         )?;
-        let (files, bytes, rows, columns) = output.finish()?;
+        let written = output.finish()?;
         let manifest = new_manifest(NewManifest {
             dataset: &self.dataset,
             partition: &self.partition,
             key: self.recipe.key.clone(),
-            files,
-            rows: Some(rows),
-            schema: columns,
+            files: written.files,
+            rows: Some(written.rows),
+            schema: written.columns,
             producer: ManifestProducer::Plugin {
                 name: self.plugin.info.name.clone(),
                 version: self.plugin.info.version.clone(),
@@ -135,7 +135,7 @@ impl PluginPartition {
             params: planner::canonical(&serde_json::Value::Object(self.params.clone())),
             inputs: self.recipe.input_refs(),
         });
-        Ok((manifest, bytes))
+        Ok((manifest, written.bytes))
     }
 
     /// The batches of one input partition, read as they are asked for:
@@ -221,21 +221,14 @@ impl Output {
             .map_err(|e| Failure::new(FailureKind::Host, format!("writing Parquet: {e:#}")))
     }
 
-    /// The file entry, its bytes, the row count and the schema.
-    #[allow(clippy::type_complexity)]
-    fn finish(
-        self,
-    ) -> Result<
-        (
-            Vec<FileEntry>,
-            Option<Bytes>,
-            u64,
-            Vec<strata_core::manifest::Column>,
-        ),
-        Failure,
-    > {
+    fn finish(self) -> Result<Written, Failure> {
         let Some(sink) = self.sink else {
-            return Ok((vec![], None, 0, self.columns));
+            return Ok(Written {
+                files: vec![],
+                bytes: None,
+                rows: 0,
+                columns: self.columns,
+            });
         };
         let (bytes, rows) = sink
             .finish()
@@ -246,8 +239,22 @@ impl Output {
             size: bytes.len() as u64,
             sha256: sha,
         };
-        Ok((vec![entry], Some(Bytes::from(bytes)), rows, self.columns))
+        Ok(Written {
+            files: vec![entry],
+            bytes: Some(Bytes::from(bytes)),
+            rows,
+            columns: self.columns,
+        })
     }
+}
+
+/// A partition's output, written but not yet committed.
+struct Written {
+    files: Vec<FileEntry>,
+    /// The bytes of the one data file, if the plugin produced any rows.
+    bytes: Option<Bytes>,
+    rows: u64,
+    columns: Vec<strata_core::manifest::Column>,
 }
 
 /// The schema an input is presented with: raw data as `(file, body)`,
