@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the object-store servers the store conformance tests run against
-# (tests/object_stores.rs), on free ports of 127.0.0.1:
+# (tests/object_stores/), on free ports of 127.0.0.1:
 #
 #   S3     moto server (default; it comes with the machine image), or s3s-fs
 #          with STRATA_TEST_S3_SERVER=s3s-fs (checks request signatures;
