@@ -325,6 +325,7 @@ pub(super) fn valid_manifests() -> Vec<Manifest> {
         written_at: "2025-02-19T00:00:00Z".into(),
         host_version: "0.1.0".into(),
         invalidated: None,
+        checks: vec![],
     };
     let plugin = Producer::Plugin {
         name: "json_to_table".into(),

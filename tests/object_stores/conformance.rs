@@ -65,6 +65,7 @@ pub(super) fn manifest_for(
         written_at: "2025-02-19T00:00:00Z".into(),
         host_version: "test".into(),
         invalidated: None,
+        checks: vec![],
     }
 }
 

@@ -85,6 +85,33 @@ pub struct Manifest {
     /// Set by `host invalidate`: recompute this partition on the next run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalidated: Option<String>,
+    /// What the dataset's checks found in this content, one result per
+    /// check (by id). Not part of the key or the content hash: changing a
+    /// check re-evaluates it without recomputing anything.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
+}
+
+/// What one check found in a partition's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckResult {
+    /// The check's result id (`Check::result_id`).
+    pub id: String,
+    /// Its kind (`not_null`, `unique`, …).
+    pub check: String,
+    /// `not_null(amount)`, for people.
+    pub label: String,
+    pub severity: crate::config::Severity,
+    pub passed: bool,
+    /// Rows that break the check (for `row_count`, `volume` and `schema`:
+    /// 0 or 1).
+    pub violations: u64,
+    /// What it found, for people: "3 of 120 rows have currency outside [EUR, USD]".
+    pub message: String,
+    /// A few of the offending values, as text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<String>,
 }
 
 /// Why a manifest cannot be trusted.
@@ -229,6 +256,7 @@ mod tests {
             written_at: "2025-01-02T00:00:00Z".into(),
             host_version: "0".into(),
             invalidated: None,
+            checks: vec![],
         }
     }
 

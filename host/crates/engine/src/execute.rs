@@ -382,5 +382,6 @@ pub(crate) fn new_manifest(new: NewManifest<'_>) -> Manifest {
         written_at: Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         host_version: env!("CARGO_PKG_VERSION").to_owned(),
         invalidated: None,
+        checks: vec![],
     }
 }

@@ -4,11 +4,12 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use strata_core::manifest::CheckResult;
 use strata_runtime::{LoadError, RunError};
 
 /// What kind of failure a partition had.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
     /// The plugin returned an error of its own (bad params, bad input, failed).
@@ -33,6 +34,8 @@ pub enum FailureKind {
     Store,
     /// The host itself failed (a bug, or the machine).
     Host,
+    /// A blocking check found violations in the new output.
+    Check,
 }
 
 impl FailureKind {
@@ -49,7 +52,19 @@ impl FailureKind {
             FailureKind::Source => "source",
             FailureKind::Store => "store",
             FailureKind::Host => "host",
+            FailureKind::Check => "check",
         }
+    }
+
+    /// Whether the same inputs fail the same way every time: a plugin's
+    /// own failure, a trap, a limit, a check. Such a failure is not retried
+    /// while its key is unchanged; the others (source, store, host) are
+    /// retried by the next run.
+    pub fn deterministic(self) -> bool {
+        !matches!(
+            self,
+            FailureKind::Source | FailureKind::Store | FailureKind::Host
+        )
     }
 }
 
@@ -60,7 +75,7 @@ impl fmt::Display for FailureKind {
 }
 
 /// A partition's failure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     pub kind: FailureKind,
     pub message: String,
@@ -118,4 +133,31 @@ impl From<LoadError> for Failure {
     fn from(error: LoadError) -> Failure {
         Failure::new(FailureKind::PluginLoad, error.to_string())
     }
+}
+
+/// A partition's failure as the store remembers it
+/// (`_strata/failures/<layer>/<name>.json`), until the partition is
+/// computed successfully.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    pub kind: FailureKind,
+    pub message: String,
+    /// The partition key the failed computation was for.
+    pub key: String,
+    /// The hash of the dataset's checks it was evaluated with: a changed
+    /// check retries a deterministic failure as a changed key does.
+    pub checks: String,
+    /// When it first failed with this key (RFC 3339, UTC).
+    pub since: String,
+    /// When it last failed.
+    pub last: String,
+    /// How many runs tried and failed.
+    pub attempts: u32,
+    /// For a check failure: what the checks found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<CheckResult>,
+    /// For a check failure: the folder under the store's root where the
+    /// rejected output waits (`_strata/quarantine/…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<String>,
 }

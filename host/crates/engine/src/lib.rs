@@ -15,7 +15,7 @@ mod report;
 pub mod schema;
 mod walk;
 
-pub use failure::{Failure, FailureKind};
+pub use failure::{Failure, FailureKind, FailureRecord};
 pub use partition::{contract_params, runtime_limits};
-pub use report::{DatasetReport, Outcome, PartitionReport, Report};
+pub use report::{DatasetReport, Outcome, PartitionReport, Report, Stats};
 pub use walk::{RunOptions, Scope, run, status};

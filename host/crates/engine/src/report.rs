@@ -2,9 +2,10 @@
 //! what the run's callers count.
 
 use serde::Serialize;
+use strata_core::manifest::CheckResult;
 use strata_core::planner::State;
 
-use crate::failure::Failure;
+use crate::failure::{Failure, FailureRecord};
 
 /// What happened to one partition.
 #[derive(Debug, Clone, Serialize)]
@@ -13,8 +14,42 @@ pub struct PartitionReport {
     /// The plan before the run.
     #[serde(flatten)]
     pub planned: State,
-    /// What the run did: fresh, computed, failed, blocked, waiting, skipped.
+    /// What the run did: fresh, computed, checked, failed, blocked,
+    /// waiting, skipped.
     pub outcome: Outcome,
+    /// The check results this run evaluated: on new output, or on
+    /// published content whose checks changed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
+    /// The failure on record for the partition after the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureRecord>,
+    /// What computing it read and wrote, when it was computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<Stats>,
+}
+
+impl PartitionReport {
+    pub(crate) fn new(partition: String, planned: State, outcome: Outcome) -> Self {
+        PartitionReport {
+            partition,
+            planned,
+            outcome,
+            checks: vec![],
+            failure: None,
+            stats: None,
+        }
+    }
+}
+
+/// What computing one partition cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub duration_ms: u64,
+    pub rows_read: u64,
+    pub bytes_read: u64,
+    pub rows_written: u64,
+    pub bytes_written: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,6 +61,9 @@ pub enum Outcome {
         /// (true when there was none).
         changed: bool,
     },
+    /// Its checks changed and were evaluated on its published content;
+    /// no data was computed.
+    Checked,
     Failed {
         error: Failure,
     },
@@ -40,6 +78,9 @@ pub enum Outcome {
 pub struct DatasetReport {
     pub dataset: String,
     pub partitions: Vec<PartitionReport>,
+    /// The dataset's per-run checks (`freshness`), evaluated by this run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
 }
 
 impl DatasetReport {

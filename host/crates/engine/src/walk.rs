@@ -363,17 +363,14 @@ impl<'a> Walk<'a> {
                 }
             };
             availability.insert(partition.clone(), available);
-            partitions.push(PartitionReport {
-                partition,
-                planned: state,
-                outcome,
-            });
+            partitions.push(PartitionReport::new(partition, state, outcome));
         }
         self.upstream
             .insert(dataset.id.clone(), (plan.expected, availability));
         let report = DatasetReport {
             dataset: dataset.id.to_string(),
             partitions,
+            checks: vec![],
         };
         (report, cache)
     }

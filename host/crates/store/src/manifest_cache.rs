@@ -199,6 +199,7 @@ mod tests {
             written_at: "2025-02-01T00:00:00.000Z".into(),
             host_version: "0".into(),
             invalidated: None,
+            checks: vec![],
         }
     }
 

@@ -13,9 +13,11 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 use toml::Spanned;
 
+mod checks;
 mod http;
 mod source;
 
+pub use checks::{Check, CheckKind, Severity};
 pub use http::{CompiledHttp, HttpSpec, Method, Pagination, Pairs};
 pub use source::{FilesSpec, SourceSpec};
 
@@ -76,6 +78,8 @@ pub enum Producer {
 pub struct Dataset {
     pub id: DatasetId,
     pub producer: Producer,
+    /// Its `[[datasets.checks]]`, in config order.
+    pub checks: Vec<Check>,
     /// Line of its `[[datasets]]` entry, for messages.
     pub line: usize,
 }
@@ -192,6 +196,8 @@ struct RawDataset {
     #[serde(default)]
     params: toml::Table,
     limits: Option<RawLimits>,
+    #[serde(default)]
+    checks: Vec<Spanned<toml::Table>>,
 }
 
 #[derive(Deserialize)]
@@ -366,7 +372,21 @@ pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
                 }
             }
         };
-        datasets.push(Dataset { id, producer, line });
+        let checks = d
+            .checks
+            .iter()
+            .map(|c| {
+                let line = ctx.line_of(c.span().start);
+                checks::parse_check(c, line, &dir)
+                    .map_err(|m| ctx.at(line, format!("dataset `{id}`: {m}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        datasets.push(Dataset {
+            id,
+            producer,
+            checks,
+            line,
+        });
     }
     if datasets.is_empty() {
         return Err(ctx.at(
