@@ -9,7 +9,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 
 PEERS = ("duckdb", "polars", "spark")
-NAMES = {"strata": "Strata", "duckdb": "DuckDB", "polars": "Polars", "spark": "PySpark (local)"}
+NAMES = {"strata": "Strata", "duckdb": "DuckDB", "polars": "Polars", "spark": "PySpark (local)",
+         "strata+checks": "Strata with the example's checks"}
 
 
 def secs(x):
@@ -300,6 +301,11 @@ def write(r, path):
                 "Strata's raw layer is fetched once before, untimed"
                 + (f" ({secs(fetch['seconds'])}, peak RSS {mib(fetch.get('rss_mib'))})" if fetch else "")
                 + "; plugin memory limit 4 GiB for this pipeline.")
+    section("s8", "Scenario 8: the cost of checks",
+            "Scenario 1's full build (bronze, silver, gold from raw already in the store), with and "
+            "without the checks of examples/transactions/pipeline.toml (`freshness` on raw; `unique` "
+            "ids, `not_null` amounts, `accepted_values` currencies and a 7-day `volume` on silver), "
+            "alternating on the same store. The last column is the cost of the checks as a ratio.")
     doc += ["## Commands", "",
             "```sh",
             f"bench/run {r['scale']}                 # everything; writes this file",

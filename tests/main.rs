@@ -1,5 +1,6 @@
 //! Integration tests: one binary, so the plugins and the host link once.
 
+mod checks;
 mod cli;
 mod contract;
 mod http_source;

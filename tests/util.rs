@@ -251,6 +251,8 @@ pub(crate) struct Medallion {
     silver_params: String,
     gold_plugin: String,
     gold: Vec<Gold>,
+    raw_checks: String,
+    silver_checks: String,
 }
 
 /// Which columns bronze parses.
@@ -306,7 +308,21 @@ impl Medallion {
             silver_params: DEDUPE.into(),
             gold_plugin: "aggregate".into(),
             gold: vec![],
+            raw_checks: String::new(),
+            silver_checks: String::new(),
         }
+    }
+
+    /// `[[datasets.checks]]` tables of the raw dataset, verbatim.
+    pub(crate) fn raw_checks(mut self, text: &str) -> Self {
+        self.raw_checks = text.to_owned();
+        self
+    }
+
+    /// `[[datasets.checks]]` tables of silver, verbatim.
+    pub(crate) fn silver_checks(mut self, text: &str) -> Self {
+        self.silver_checks = text.to_owned();
+        self
     }
 
     /// The `[store]` table (and anything else before `[partitions]`),
@@ -381,6 +397,7 @@ end = "2025-02-{days:02}"
 layer = "raw"
 name = "transactions"
 source = {source}
+{raw_checks}
 
 [[datasets]]
 layer = "bronze"
@@ -399,6 +416,7 @@ plugin = "plugins/{silver}.wasm"
 inputs = ["bronze/transactions"]
 [datasets.params]
 {silver_params}
+{silver_checks}
 "#,
             store = self.store,
             days = self.days,
@@ -406,6 +424,8 @@ inputs = ["bronze/transactions"]
             bronze = self.bronze,
             silver = self.silver,
             silver_params = self.silver_params,
+            raw_checks = self.raw_checks,
+            silver_checks = self.silver_checks,
         );
         for gold in &self.gold {
             let (name, inputs, params) = gold.table();

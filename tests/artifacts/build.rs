@@ -41,6 +41,7 @@ const VARIANTS: &[(&str, &str, &str)] = &[
 /// The Python plugins: (folder under plugins/python, module, component name).
 const PYTHON_PLUGINS: &[(&str, &str, &str)] = &[
     ("clean-dedupe", "clean_dedupe", "clean_dedupe_py"),
+    ("checks/not-blank", "not_blank", "check_not_blank_py"),
     ("test/misbehave", "misbehave", "test_misbehave_py"),
 ];
 

@@ -129,6 +129,58 @@ fn a_persistent_error_fails_only_its_day_naming_the_url_and_status() {
 }
 
 #[test]
+fn a_transient_failure_is_retried_by_every_run_and_its_attempts_recorded() {
+    let api = Api::start();
+    let ws = workspace();
+    ws.write_config(&config(3, &archive_source(&api, "max_attempts = 1"), false));
+    api.always(&date(2), Fault::Status(503, "try later"));
+    // The failure record as `host status --json` shows it.
+    let record = || -> serde_json::Value {
+        let out = host(&ws, &["status", "--json"], &[]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        status["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["dataset"] == "raw/weather" && p["partition"] == day(2))
+            .unwrap()
+            .clone()
+    };
+
+    let first = run(&ws, &[], &[]);
+    assert_eq!(first.code, Some(1));
+    assert!(failures(&first, "raw/weather", "source").contains_key(&day(2)));
+    let entry = record();
+    assert_eq!(entry["state"], "failed", "{entry}");
+    assert_eq!(entry["failure"]["kind"], "source");
+    assert_eq!(entry["failure"]["attempts"], 1);
+    assert!(
+        entry["reason"].as_str().unwrap().contains("HTTP 503"),
+        "{entry}"
+    );
+    let since = entry["failure"]["since"].clone();
+
+    // A source failure is transient: the next run tries again, and counts.
+    let second = run(&ws, &[], &[]);
+    assert_eq!(second.code, Some(1));
+    let failed = &second.dataset("raw/weather")["failed_partitions"][0];
+    assert_eq!(failed["attempted"], true, "{failed}");
+    assert_eq!(failed["attempts"], 2, "{failed}");
+    assert_eq!(api.hits(&date(2)), 2);
+    let entry = record();
+    assert_eq!(entry["failure"]["attempts"], 2);
+    assert_eq!(entry["failure"]["since"], since);
+
+    api.heal(&date(2));
+    let third = run(&ws, &[], &[]);
+    third.assert_ok();
+    assert_eq!(third.computed("raw/weather"), [day(2)]);
+    let entry = record();
+    assert_eq!(entry["state"], "fresh", "{entry}");
+    assert!(entry.get("failure").is_none(), "{entry}");
+}
+
+#[test]
 fn a_response_over_the_size_limit_fails_its_day() {
     let api = Api::start();
     let ws = workspace();

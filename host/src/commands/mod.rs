@@ -1,5 +1,6 @@
 //! The subcommands of `host`.
 
+mod check;
 mod gc;
 mod invalidate;
 mod plugin;
@@ -42,6 +43,7 @@ enum Command {
     Run(run::RunCommand),
     Status(status::StatusCommand),
     Show(show::ShowCommand),
+    Check(check::CheckCommand),
     Invalidate(invalidate::InvalidateCommand),
     Verify(verify::VerifyCommand),
     Gc(gc::GcCommand),
@@ -173,6 +175,7 @@ impl Cli {
             Command::Run(c) => c.execute(&self.global).await,
             Command::Status(c) => c.execute(&self.global).await,
             Command::Show(c) => c.execute(&self.global).await,
+            Command::Check(c) => c.execute(&self.global).await,
             Command::Invalidate(c) => c.execute(&self.global).await,
             Command::Verify(c) => c.execute(&self.global).await,
             Command::Gc(c) => c.execute(&self.global).await,

@@ -31,6 +31,11 @@ pub(super) struct RunCommand {
     /// Print one JSON summary object on stdout.
     #[arg(long)]
     json: bool,
+    /// Recompute failed partitions even if nothing they are made from has
+    /// changed (a plugin error, trap, limit or check failure is otherwise
+    /// retried only once its inputs, plugin, params or checks change).
+    #[arg(long)]
+    retry_failed: bool,
     /// Keep running: start a new run this long after the previous one started (e.g. 15m, 1h).
     #[arg(long, value_name = "DURATION", value_parser = strata_core::units::parse_duration)]
     every: Option<Duration>,
@@ -75,6 +80,7 @@ impl RunCommand {
         if let Some(jobs) = self.jobs {
             options.jobs = jobs.max(1);
         }
+        options.retry_failed = self.retry_failed;
         let lease = self.lease.acquire(&store).await?;
         tracing::debug!("holding the run lease: {}", lease.record().await);
         let started = Instant::now();
@@ -94,10 +100,10 @@ impl RunCommand {
         } else {
             print_summary(&report, started.elapsed());
         }
-        Ok(if report.failed() > 0 {
-            ExitCode::from(1)
-        } else {
+        Ok(if report.ok() {
             ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
         })
     }
 }
@@ -118,6 +124,7 @@ fn summary_json(report: &Report) -> serde_json::Value {
                         "state": p.planned.name(),
                         "reason": p.planned.reason(),
                         "changed": changed,
+                        "checks": p.checks,
                     })),
                     _ => None,
                 })
@@ -126,9 +133,13 @@ fn summary_json(report: &Report) -> serde_json::Value {
                 .partitions
                 .iter()
                 .filter_map(|p| match &p.outcome {
-                    Outcome::Failed { error } => Some(json!({
+                    Outcome::Failed { error, attempted } => Some(json!({
                         "partition": p.partition,
                         "error": { "kind": error.kind, "message": error.message },
+                        "attempted": attempted,
+                        "since": p.failure.as_ref().map(|f| &f.since),
+                        "attempts": p.failure.as_ref().map(|f| f.attempts),
+                        "checks": p.checks,
                     })),
                     _ => None,
                 })
@@ -136,18 +147,24 @@ fn summary_json(report: &Report) -> serde_json::Value {
             json!({
                 "dataset": d.dataset,
                 "computed": computed.len(),
+                "checked": count(|o| matches!(o, Outcome::Checked)),
                 "fresh": count(|o| matches!(o, Outcome::Fresh)),
                 "failed": failures.len(),
                 "blocked": count(|o| matches!(o, Outcome::Blocked)),
                 "waiting": count(|o| matches!(o, Outcome::Waiting)),
                 "skipped": count(|o| matches!(o, Outcome::Skipped)),
                 "computed_partitions": computed,
+                "checked_partitions": d.partitions.iter()
+                    .filter(|p| matches!(p.outcome, Outcome::Checked))
+                    .map(|p| json!({ "partition": p.partition, "reason": p.planned.reason(), "checks": p.checks }))
+                    .collect::<Vec<_>>(),
                 "failed_partitions": failures,
+                "checks": d.checks,
             })
         })
         .collect();
     json!({
-        "ok": report.failed() == 0 && report.lease_lost.is_none(),
+        "ok": report.ok(),
         "lease_lost": report.lease_lost,
         "datasets": datasets,
     })
@@ -173,7 +190,7 @@ fn print_summary(report: &Report, elapsed: Duration) {
     }
     for d in &report.datasets {
         for p in &d.partitions {
-            if let Outcome::Failed { error } = &p.outcome {
+            if let Outcome::Failed { error, .. } = &p.outcome {
                 eprintln!(
                     "\nFAILED {} {} ({}):\n  {}",
                     d.dataset,
@@ -184,6 +201,12 @@ fn print_summary(report: &Report, elapsed: Duration) {
             }
         }
     }
+    for (dataset, check) in report.failed_checks() {
+        eprintln!(
+            "\nFAILED {dataset} check {}: {}",
+            check.label, check.message
+        );
+    }
     let failed = report.failed();
     eprintln!(
         "\n{} in {:.1}s",
@@ -191,7 +214,8 @@ fn print_summary(report: &Report, elapsed: Duration) {
             "done".to_owned()
         } else {
             format!(
-                "{failed} partition(s) failed; fix the cause and run again (failed partitions are retried)"
+                "{failed} partition(s) failed; fix the cause and run again (a failure is retried \
+                 once what it was computed from changes, or with --retry-failed)"
             )
         },
         elapsed.as_secs_f64()

@@ -10,7 +10,9 @@ use strata_store::{ManifestRead, parquet_io};
 
 use super::{GlobalOptions, dataset_arg};
 
-/// Print a partition's lineage (plugin, inputs, hashes) and its first rows.
+/// Print a partition's lineage (plugin, inputs, hashes), its check results
+/// and its first rows; with --quarantine, the same of the output a blocking
+/// check rejected.
 #[derive(Args)]
 pub(super) struct ShowCommand {
     /// The dataset, as `layer/name`.
@@ -20,6 +22,10 @@ pub(super) struct ShowCommand {
     /// How many rows to print.
     #[arg(long, default_value_t = 20)]
     limit: usize,
+    /// Show the partition's rejected output, kept in quarantine since a
+    /// blocking check failed on it, instead of its published content.
+    #[arg(long)]
+    quarantine: bool,
 }
 
 impl ShowCommand {
@@ -35,16 +41,43 @@ impl ShowCommand {
                     .map(|p| p.id())
                     .with_context(|| format!("`{}` is not a partition of {id}", self.partition))?
             };
-        let manifest = match store.read_manifest(&id, &partition).await? {
-            ManifestRead::Valid(m) => m,
-            ManifestRead::Missing => {
-                bail!("{id} {partition} does not exist (no manifest); `host run` computes it")
+        let manifest = if self.quarantine {
+            match store.read_quarantined(&id, &partition).await? {
+                Some(m) => Box::new(m),
+                None => bail!(
+                    "{id} {partition} has no quarantined output: no blocking check rejected it \
+                     (or it has been computed successfully since)"
+                ),
             }
-            ManifestRead::Invalid(e) => {
-                bail!("{id} {partition} is damaged: {e}; `host run` recomputes it")
+        } else {
+            match store.read_manifest(&id, &partition).await? {
+                ManifestRead::Valid(m) => m,
+                ManifestRead::Missing => {
+                    bail!("{id} {partition} does not exist (no manifest); `host run` computes it")
+                }
+                ManifestRead::Invalid(e) => {
+                    bail!("{id} {partition} is damaged: {e}; `host run` recomputes it")
+                }
             }
         };
-        println!("{id} {partition}");
+        let read = |name: String| {
+            let (store, id, partition) = (&store, &id, &partition);
+            async move {
+                if self.quarantine {
+                    store.read_quarantined_file(id, partition, &name).await
+                } else {
+                    store.read_file(id, partition, &name).await
+                }
+            }
+        };
+        if self.quarantine {
+            println!(
+                "{id} {partition}: output rejected by a blocking check (in {}; never published)",
+                strata_store::Store::quarantine_dir(&id, &partition)
+            );
+        } else {
+            println!("{id} {partition}");
+        }
         println!("  key           {}", manifest.key);
         println!("  content hash  {}", manifest.content_hash);
         match &manifest.producer {
@@ -86,10 +119,21 @@ impl ShowCommand {
                 &f.sha256[..16]
             );
         }
+        for c in &manifest.checks {
+            let verdict = match (c.passed, c.severity) {
+                (true, _) => "passed",
+                (false, strata_core::config::Severity::Error) => "FAILED",
+                (false, strata_core::config::Severity::Warn) => "warning",
+            };
+            println!("  check         {} {verdict}: {}", c.label, c.message);
+            if !c.samples.is_empty() {
+                println!("                e.g. {}", c.samples.join("; "));
+            }
+        }
         println!();
         if id.is_raw() {
             for f in manifest.files.iter().take(self.limit) {
-                let bytes = store.read_file(&id, &partition, &f.path).await?;
+                let bytes = read(f.path.clone()).await?;
                 let head = String::from_utf8_lossy(&bytes[..bytes.len().min(300)]).into_owned();
                 println!(
                     "{}:\n{head}{}\n",
@@ -102,7 +146,7 @@ impl ShowCommand {
         let mut batches = Vec::new();
         let mut rows = 0;
         'files: for f in &manifest.files {
-            let bytes = store.read_file(&id, &partition, &f.path).await?;
+            let bytes = read(f.path.clone()).await?;
             for batch in parquet_io::read(bytes)? {
                 let batch = batch?;
                 let take = (self.limit - rows).min(batch.num_rows());

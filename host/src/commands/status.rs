@@ -17,7 +17,9 @@ use super::GlobalOptions;
 /// period. Reads manifests only; never writes, never fetches, never runs a plugin.
 #[derive(Args)]
 pub(super) struct StatusCommand {
-    /// Print every partition as JSON: {dataset, partition, state, reason}.
+    /// Print every partition as JSON: {dataset, partition, state, reason},
+    /// with `failure` (kind, message, since, attempts) for a failed one, and
+    /// each dataset's per-run check results under `checks`.
     #[arg(long)]
     json: bool,
     /// Rehash every file instead of trusting sizes (slower; finds edited files).
@@ -52,18 +54,40 @@ impl StatusCommand {
                 .iter()
                 .flat_map(|d| {
                     d.partitions.iter().map(move |p| {
-                        json!({
+                        let mut entry = json!({
                             "dataset": d.dataset,
                             "partition": p.partition,
                             "state": p.planned.name(),
                             "reason": p.planned.reason(),
-                        })
+                        });
+                        if let (State::Failed(_), Some(f)) = (&p.planned, &p.failure) {
+                            entry["failure"] = json!({
+                                "kind": f.kind,
+                                "message": f.message,
+                                "since": f.since,
+                                "last": f.last,
+                                "attempts": f.attempts,
+                                "quarantine": f.quarantine,
+                            });
+                        }
+                        entry
                     })
+                })
+                .collect();
+            let checks: Vec<_> = report
+                .datasets
+                .iter()
+                .flat_map(|d| {
+                    d.checks
+                        .iter()
+                        .map(move |c| json!({ "dataset": d.dataset, "result": c }))
                 })
                 .collect();
             println!(
                 "{}",
-                serde_json::to_string_pretty(&json!({ "partitions": partitions }))?
+                serde_json::to_string_pretty(
+                    &json!({ "partitions": partitions, "checks": checks })
+                )?
             );
             return Ok(ExitCode::SUCCESS);
         }
@@ -135,6 +159,18 @@ impl StatusCommand {
             .flat_map(|d| d.partitions.iter().map(move |p| (d, p)))
             .filter(|(_, p)| !matches!(p.planned, State::Fresh))
             .collect();
+        for (dataset, c) in report
+            .datasets
+            .iter()
+            .flat_map(|d| d.checks.iter().map(move |c| (d, c)))
+        {
+            if !c.passed {
+                println!(
+                    "{} check {} not passed: {}",
+                    dataset.dataset, c.label, c.message
+                );
+            }
+        }
         if needs.is_empty() {
             println!("everything is fresh");
         } else {

@@ -9,8 +9,8 @@ use chrono::Utc;
 use strata_core::DatasetId;
 use strata_core::config::{Dataset, Pipeline, PluginLimits, Producer};
 use strata_core::manifest::{
-    Column, FORMAT_VERSION, FileEntry, InputRef, Manifest, Producer as ManifestProducer,
-    content_hash, is_plain_file_name, sha256_hex,
+    CheckResult, Column, FORMAT_VERSION, FileEntry, InputRef, Manifest,
+    Producer as ManifestProducer, content_hash, is_plain_file_name, sha256_hex,
 };
 use strata_core::period::Period;
 use strata_core::planner::{self, Recipe};
@@ -20,8 +20,9 @@ use strata_store::lease::Fence;
 use strata_store::{CommitError, Store};
 use tokio::runtime::Handle;
 
+use crate::checks::{CheckSet, blocking_failure, describe_failure};
 use crate::failure::{Failure, FailureKind};
-use crate::partition::PluginPartition;
+use crate::partition::{PluginPartition, in_memory_content, stored_content};
 
 /// A partition as a run left it: its manifest, and the manifest's entity
 /// tag if the run wrote it and the store gives one.
@@ -33,6 +34,9 @@ pub(crate) struct Committed {
 /// Why a partition was not committed.
 pub(crate) enum NotCommitted {
     Failed(Failure),
+    /// A blocking check failed on the new output, which waits in
+    /// quarantine; the partition keeps what it had.
+    Rejected(Rejection),
     /// The source has nothing for the period yet.
     Waiting(String),
     /// The run lost its lease: nothing more is committed.
@@ -55,6 +59,15 @@ impl From<CommitError> for NotCommitted {
 }
 
 pub(crate) type ComputeResult = Result<Committed, NotCommitted>;
+
+/// New output a blocking check rejected.
+pub(crate) struct Rejection {
+    pub(crate) failure: Failure,
+    /// Every check's result on the rejected output.
+    pub(crate) results: Vec<CheckResult>,
+    /// Where it waits, under the store's root.
+    pub(crate) quarantine: Option<String>,
+}
 
 /// What a partition held before it was (re)computed.
 pub(crate) enum Previous {
@@ -83,15 +96,20 @@ pub(crate) struct DatasetJob {
     store: Store,
     fence: Fence,
     kind: JobKind,
+    checks: Arc<CheckSet>,
+}
+
+/// A raw dataset's source, and what identifies it in manifests.
+#[derive(Clone)]
+struct SourceJob {
+    source: Arc<dyn Source>,
+    identity: serde_json::Value,
+    kind: &'static str,
 }
 
 #[derive(Clone)]
 enum JobKind {
-    Source {
-        source: Arc<dyn Source>,
-        identity: serde_json::Value,
-        kind: &'static str,
-    },
+    Source(SourceJob),
     Plugin {
         runtime: Arc<Runtime>,
         plugin: Arc<Plugin>,
@@ -113,13 +131,18 @@ impl DatasetJob {
         runtime: &SharedRuntime,
         cache_dir: Option<PathBuf>,
     ) -> DatasetJob {
+        let load = |path: PathBuf| load_plugin(runtime, cache_dir.clone(), path, None);
+        let (checks, broken) = match CheckSet::prepare(dataset, load).await {
+            Ok(checks) => (checks, None),
+            Err(failure) => (CheckSet::none(dataset), Some(failure)),
+        };
         let kind = match &dataset.producer {
             Producer::Source(spec) => match strata_sources::build(spec, &pipeline.dir) {
-                Ok(source) => JobKind::Source {
+                Ok(source) => JobKind::Source(SourceJob {
                     source,
                     identity: spec.identity(),
                     kind: spec.kind(),
-                },
+                }),
                 Err(e) => JobKind::Broken(Failure::new(
                     FailureKind::Source,
                     format!("source of {}: {e:#}", dataset.id),
@@ -146,8 +169,17 @@ impl DatasetJob {
             dataset: dataset.id.clone(),
             store: store.clone(),
             fence: fence.clone(),
-            kind,
+            kind: match broken {
+                Some(failure) => JobKind::Broken(failure),
+                None => kind,
+            },
+            checks: Arc::new(checks),
         }
+    }
+
+    /// How many earlier partitions' row counts the checks need.
+    pub(crate) fn history(&self) -> usize {
+        self.checks.history
     }
 
     /// Computes and commits one partition.
@@ -157,27 +189,17 @@ impl DatasetJob {
         period: Option<Period>,
         recipe: Option<Recipe>,
         previous: Previous,
+        history: Vec<u64>,
     ) -> ComputeResult {
         if let Some(lost) = self.fence.lost() {
             return Err(NotCommitted::LeaseLost(lost.to_string()));
         }
         match &self.kind {
             JobKind::Broken(failure) => Err(failure.clone().into()),
-            JobKind::Source {
-                source,
-                identity,
-                kind,
-            } => {
+            JobKind::Source(source) => {
                 let period = period.expect("raw datasets are partitioned");
-                self.fetch(
-                    partition,
-                    &period,
-                    source.as_ref(),
-                    identity,
-                    kind,
-                    previous,
-                )
-                .await
+                self.fetch(partition, &period, source, previous, history)
+                    .await
             }
             JobKind::Plugin {
                 runtime,
@@ -198,16 +220,98 @@ impl DatasetJob {
                     limits: limits.clone(),
                     recipe: recipe.expect("plugin partitions are planned with a recipe"),
                     handle: Handle::current(),
+                    checks: self.checks.clone(),
+                    history,
                 };
-                let (manifest, file) = tokio::task::spawn_blocking(move || job.compute())
+                let computed = tokio::task::spawn_blocking(move || job.compute())
                     .await
                     .map_err(|e| {
-                    Failure::new(FailureKind::Host, format!("partition task died: {e}"))
-                })??;
-                self.commit(manifest, file.into_iter().collect(), &previous)
-                    .await
+                        Failure::new(FailureKind::Host, format!("partition task died: {e}"))
+                    })??;
+                self.publish(
+                    computed.manifest,
+                    computed.file.into_iter().collect(),
+                    &previous,
+                )
+                .await
             }
         }
+    }
+
+    /// Evaluates the dataset's checks on a partition's published content
+    /// (its checks changed, or `host check`), computing no data, and
+    /// records the results in its manifest.
+    pub(crate) async fn recheck(
+        &self,
+        manifest: Arc<Manifest>,
+        history: Vec<u64>,
+    ) -> ComputeResult {
+        if let Some(lost) = self.fence.lost() {
+            return Err(NotCommitted::LeaseLost(lost.to_string()));
+        }
+        if let JobKind::Broken(failure) = &self.kind {
+            return Err(failure.clone().into());
+        }
+        let (store, checks, dataset) = (
+            self.store.clone(),
+            self.checks.clone(),
+            self.dataset.clone(),
+        );
+        let handle = Handle::current();
+        let read = manifest.clone();
+        let results = tokio::task::spawn_blocking(move || {
+            let content = || stored_content(&store, &handle, &dataset, &read);
+            let mut evaluator = checks.evaluator(&read.schema, &history);
+            for batch in content() {
+                evaluator.observe(&batch?).map_err(|e| {
+                    Failure::new(FailureKind::Host, format!("evaluating checks: {e}"))
+                })?;
+            }
+            checks.finish(evaluator, &read.partition, &read.schema, &content)
+        })
+        .await
+        .map_err(|e| Failure::new(FailureKind::Host, format!("check task died: {e}")))??;
+        let mut updated = (*manifest).clone();
+        updated.checks = results;
+        let tag = self
+            .store
+            .rewrite_manifest(&self.dataset, &updated, &self.fence)
+            .await?;
+        Ok(Committed {
+            manifest: Arc::new(updated),
+            tag,
+        })
+    }
+
+    /// Commits new output whose checks passed (warnings included), or
+    /// puts it in quarantine if a blocking check failed.
+    async fn publish(
+        &self,
+        manifest: Manifest,
+        files: Vec<bytes::Bytes>,
+        previous: &Previous,
+    ) -> ComputeResult {
+        let Some(failed) = blocking_failure(&manifest.checks) else {
+            return self.commit(manifest, files, previous).await;
+        };
+        let failure = Failure::new(
+            FailureKind::Check,
+            format!(
+                "{} {}: {}",
+                self.dataset,
+                manifest.partition,
+                describe_failure(failed)
+            ),
+        );
+        let quarantine = self
+            .store
+            .quarantine(&self.dataset, &manifest, files, &self.fence)
+            .await?;
+        Err(NotCommitted::Rejected(Rejection {
+            failure,
+            results: manifest.checks,
+            quarantine: Some(quarantine.to_string()),
+        }))
     }
 
     /// Fetches a raw period and commits it, unless a refetch brought the
@@ -216,12 +320,11 @@ impl DatasetJob {
         &self,
         partition: &str,
         period: &Period,
-        source: &dyn Source,
-        identity: &serde_json::Value,
-        kind: &str,
+        job: &SourceJob,
         previous: Previous,
+        history: Vec<u64>,
     ) -> ComputeResult {
-        let files = match source.fetch(period).await {
+        let files = match job.source.fetch(period).await {
             Ok(Fetch::Ready(files)) => files,
             Ok(Fetch::Waiting(why)) => return Err(NotCommitted::Waiting(why)),
             Err(e) => {
@@ -251,15 +354,15 @@ impl DatasetJob {
             bodies.push(f.bytes);
             origins.push(f.origin);
         }
-        let manifest = new_manifest(NewManifest {
+        let mut manifest = new_manifest(NewManifest {
             dataset: &self.dataset,
             partition,
-            key: planner::source_key(identity, partition),
+            key: planner::source_key(&job.identity, partition),
             files: entries,
             rows: None,
             schema: vec![],
             producer: ManifestProducer::Source {
-                source: kind.to_owned(),
+                source: job.kind.to_owned(),
                 fetched: origins,
             },
             params: serde_json::Value::Null,
@@ -268,6 +371,8 @@ impl DatasetJob {
         if let Previous::Intact(previous) = &previous
             && previous.content_hash == manifest.content_hash
             && previous.invalidated.is_none()
+            && previous.checks == manifest.checks
+            && self.checks.is_empty()
         {
             // A refetch that brought the same bytes: keep what is there.
             return Ok(Committed {
@@ -275,7 +380,40 @@ impl DatasetJob {
                 tag: None,
             });
         }
-        self.commit(manifest, bodies, &previous).await
+        if !self.checks.is_empty() {
+            let checks = self.checks.clone();
+            let dataset = self.dataset.clone();
+            let files: Vec<(String, bytes::Bytes)> = manifest
+                .files
+                .iter()
+                .map(|f| f.path.clone())
+                .zip(bodies.iter().cloned())
+                .collect();
+            let partition = partition.to_owned();
+            manifest.checks = tokio::task::spawn_blocking(move || {
+                let content = || in_memory_content(&dataset, files.clone());
+                let mut evaluator = checks.evaluator(&[], &history);
+                for batch in content() {
+                    evaluator.observe(&batch?).map_err(|e| {
+                        Failure::new(FailureKind::Host, format!("evaluating checks: {e}"))
+                    })?;
+                }
+                checks.finish(evaluator, &partition, &[], &content)
+            })
+            .await
+            .map_err(|e| Failure::new(FailureKind::Host, format!("check task died: {e}")))??;
+            if let Previous::Intact(previous) = &previous
+                && previous.content_hash == manifest.content_hash
+                && previous.invalidated.is_none()
+                && previous.checks == manifest.checks
+            {
+                return Ok(Committed {
+                    manifest: previous.clone(),
+                    tag: None,
+                });
+            }
+        }
+        self.publish(manifest, bodies, &previous).await
     }
 
     /// Commits a partition over what it held before, fenced by the lease.

@@ -7,8 +7,10 @@
 //! `status` is the same walk without the computing: it plans every dataset
 //! from the store as it is and changes nothing.
 
+mod checks;
 mod execute;
 mod failure;
+mod failure_book;
 mod observe;
 mod partition;
 mod report;

@@ -18,6 +18,8 @@ use strata_store::Store;
 use strata_store::parquet_io::{self, ParquetSink};
 use tokio::runtime::Handle;
 
+use crate::checks::CheckSet;
+use crate::checks::builtin::Evaluator;
 use crate::execute::{NewManifest, new_manifest};
 use crate::failure::{Failure, FailureKind};
 use crate::schema;
@@ -64,11 +66,22 @@ pub(crate) struct PluginPartition {
     pub(crate) limits: PluginLimits,
     pub(crate) recipe: Recipe,
     pub(crate) handle: Handle,
+    pub(crate) checks: Arc<CheckSet>,
+    /// Row counts of the dataset's earlier partitions, for `volume`.
+    pub(crate) history: Vec<u64>,
+}
+
+/// A partition computed but not committed: its manifest (with its check
+/// results), its one data file if it has rows.
+pub(crate) struct Computed {
+    pub(crate) manifest: Manifest,
+    pub(crate) file: Option<Bytes>,
 }
 
 impl PluginPartition {
-    /// The partition's manifest and its data file, not yet committed.
-    pub(crate) fn compute(self) -> Result<(Manifest, Option<Bytes>), Failure> {
+    /// The partition's manifest and its data file, not yet committed, its
+    /// checks evaluated.
+    pub(crate) fn compute(self) -> Result<Computed, Failure> {
         let info = &self.plugin.info;
         let who = format!(
             "{} {}: plugin {}@{} ({})",
@@ -81,7 +94,7 @@ impl PluginPartition {
         self.run_plugin().map_err(|e| e.context(who))
     }
 
-    fn run_plugin(&self) -> Result<(Manifest, Option<Bytes>), Failure> {
+    fn run_plugin(&self) -> Result<Computed, Failure> {
         let (period_start, period_end) = match &self.period {
             Some(p) => (p.rfc3339_start(), p.rfc3339_end()),
             None => (String::new(), String::new()),
@@ -100,7 +113,12 @@ impl PluginPartition {
             params: contract_params(&self.params),
             inputs: input_schemas,
         };
-        let mut output = Output::default();
+        let mut output = Output {
+            sink: None,
+            columns: vec![],
+            checks: (!self.checks.is_empty()).then_some((&*self.checks, &self.history[..])),
+            evaluator: None,
+        };
         let inputs = self
             .inputs
             .iter()
@@ -119,8 +137,8 @@ impl PluginPartition {
             inputs,
             &mut |batch| output.write(batch),
         )?;
-        let written = output.finish()?;
-        let manifest = new_manifest(NewManifest {
+        let (written, evaluator) = output.finish()?;
+        let mut manifest = new_manifest(NewManifest {
             dataset: &self.dataset,
             partition: &self.partition,
             key: self.recipe.key.clone(),
@@ -135,100 +153,187 @@ impl PluginPartition {
             params: planner::canonical(&serde_json::Value::Object(self.params.clone())),
             inputs: self.recipe.input_refs(),
         });
-        Ok((manifest, written.bytes))
+        if let Some(evaluator) = evaluator {
+            let files: Vec<(String, Bytes)> = manifest
+                .files
+                .iter()
+                .map(|f| f.path.clone())
+                .zip(written.bytes.iter().cloned())
+                .collect();
+            manifest.checks =
+                self.checks
+                    .finish(evaluator, &self.partition, &manifest.schema, &|| {
+                        in_memory_content(&self.dataset, files.clone())
+                    })?;
+        }
+        Ok(Computed {
+            manifest,
+            file: written.bytes,
+        })
     }
 
-    /// The batches of one input partition, read as they are asked for:
-    /// Parquet batches, or for raw data a `(file, body)` table of about
-    /// `RAW_BATCH_BYTES` per batch. One file is in memory at a time.
+    /// The batches of one input partition, read as they are asked for.
     fn input_batches<'a>(
         &'a self,
         input: &'a DatasetId,
         manifest: &'a Manifest,
     ) -> Box<dyn Iterator<Item = Result<RecordBatch, Failure>> + 'a> {
-        let read = move |name: &str| -> Result<Bytes, Failure> {
-            self.handle
-                .block_on(self.store.read_file(input, &manifest.partition, name))
-                .map_err(|e| Failure::store(&e))
-        };
-        if !input.is_raw() {
-            return Box::new(manifest.files.iter().flat_map(move |f| {
-                let batches = read(&f.path).and_then(|bytes| {
-                    parquet_io::read(bytes).map_err(|e| {
-                        Failure::new(FailureKind::Store, format!("reading {}: {e:#}", f.path))
-                    })
-                });
-                let batches: Box<dyn Iterator<Item = Result<RecordBatch, Failure>>> = match batches
-                {
-                    Ok(it) => Box::new(it.map(|b| {
-                        b.map_err(|e| Failure::new(FailureKind::Store, format!("{e:#}")))
-                    })),
-                    Err(e) => Box::new(std::iter::once(Err(e))),
-                };
-                batches
-            }));
-        }
-        let mut files = manifest.files.iter().peekable();
-        Box::new(std::iter::from_fn(move || {
-            files.peek()?;
-            let mut names = StringBuilder::new();
-            let mut bodies = BinaryBuilder::new();
-            let mut pending = 0usize;
-            while pending < RAW_BATCH_BYTES
-                && let Some(f) = files.next()
-            {
-                let body = match read(&f.path) {
-                    Ok(body) => body,
-                    Err(e) => return Some(Err(e)),
-                };
-                names.append_value(&f.path);
-                bodies.append_value(&body);
-                pending += body.len();
-            }
-            debug_assert!(!names.is_empty());
-            Some(
-                RecordBatch::try_new(
-                    strata_runtime::schema::raw_schema(),
-                    vec![Arc::new(names.finish()), Arc::new(bodies.finish())],
-                )
-                .map_err(|e| Failure::new(FailureKind::Host, e.to_string())),
-            )
-        }))
+        stored_content(&self.store, &self.handle, input, manifest)
     }
 }
 
-/// A partition's output as it arrives: one Parquet file, its schema taken
-/// from the first batch and held to the contract's types.
-#[derive(Default)]
-struct Output {
-    sink: Option<ParquetSink>,
-    columns: Vec<strata_core::manifest::Column>,
+/// A partition's content as the store holds it, read file by file as it
+/// is asked for (on a blocking thread, through `handle`).
+pub(crate) fn stored_content<'a>(
+    store: &'a Store,
+    handle: &'a Handle,
+    dataset: &'a DatasetId,
+    manifest: &'a Manifest,
+) -> Box<dyn Iterator<Item = Result<RecordBatch, Failure>> + 'a> {
+    let read = move |name: &str| -> Result<Bytes, Failure> {
+        handle
+            .block_on(store.read_file(dataset, &manifest.partition, name))
+            .map_err(|e| Failure::store(&e))
+    };
+    content(
+        dataset,
+        manifest.files.iter().map(move |f| (f.path.as_str(), read)),
+    )
 }
 
-impl Output {
+/// Content held in memory: `(file name, bytes)` in manifest order.
+pub(crate) fn in_memory_content(
+    dataset: &DatasetId,
+    files: Vec<(String, Bytes)>,
+) -> Box<dyn Iterator<Item = Result<RecordBatch, Failure>> + 'static> {
+    let is_raw = dataset.is_raw();
+    let files: Vec<_> = files
+        .into_iter()
+        .map(|(name, bytes)| (name, move |_: &str| Ok::<_, Failure>(bytes.clone())))
+        .collect();
+    content_of_files(is_raw, files)
+}
+
+/// The batches of a partition's files: Parquet batches, or for raw data a
+/// `(file, body)` table of about `RAW_BATCH_BYTES` per batch. One file is
+/// in memory at a time.
+fn content<'a, R>(
+    dataset: &DatasetId,
+    files: impl Iterator<Item = (&'a str, R)> + 'a,
+) -> Box<dyn Iterator<Item = Result<RecordBatch, Failure>> + 'a>
+where
+    R: Fn(&str) -> Result<Bytes, Failure> + 'a,
+{
+    content_of_files(
+        dataset.is_raw(),
+        files.map(|(n, r)| (n.to_owned(), r)).collect(),
+    )
+}
+
+fn content_of_files<'a, R>(
+    is_raw: bool,
+    files: Vec<(String, R)>,
+) -> Box<dyn Iterator<Item = Result<RecordBatch, Failure>> + 'a>
+where
+    R: Fn(&str) -> Result<Bytes, Failure> + 'a,
+{
+    if !is_raw {
+        return Box::new(files.into_iter().flat_map(|(name, read)| {
+            let batches = read(&name).and_then(|bytes| {
+                parquet_io::read(bytes)
+                    .map_err(|e| Failure::new(FailureKind::Store, format!("reading {name}: {e:#}")))
+            });
+            let batches: Box<dyn Iterator<Item = Result<RecordBatch, Failure>>> = match batches {
+                Ok(it) => Box::new(
+                    it.map(|b| b.map_err(|e| Failure::new(FailureKind::Store, format!("{e:#}")))),
+                ),
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            };
+            batches
+        }));
+    }
+    let mut files = files.into_iter().peekable();
+    Box::new(std::iter::from_fn(move || {
+        files.peek()?;
+        let mut names = StringBuilder::new();
+        let mut bodies = BinaryBuilder::new();
+        let mut pending = 0usize;
+        while pending < RAW_BATCH_BYTES
+            && let Some((name, read)) = files.next()
+        {
+            let body = match read(&name) {
+                Ok(body) => body,
+                Err(e) => return Some(Err(e)),
+            };
+            names.append_value(&name);
+            bodies.append_value(&body);
+            pending += body.len();
+        }
+        debug_assert!(!names.is_empty());
+        Some(
+            RecordBatch::try_new(
+                strata_runtime::schema::raw_schema(),
+                vec![Arc::new(names.finish()), Arc::new(bodies.finish())],
+            )
+            .map_err(|e| Failure::new(FailureKind::Host, e.to_string())),
+        )
+    }))
+}
+
+/// A partition's output as it arrives: one Parquet file, its schema taken
+/// from the first batch and held to the contract's types, and each batch
+/// shown to the built-in checks on its way.
+struct Output<'a> {
+    sink: Option<ParquetSink>,
+    columns: Vec<strata_core::manifest::Column>,
+    /// The dataset's checks and the history `volume` compares with.
+    checks: Option<(&'a CheckSet, &'a [u64])>,
+    evaluator: Option<Evaluator>,
+}
+
+impl Output<'_> {
     fn write(&mut self, batch: RecordBatch) -> Result<(), Failure> {
         let sink = match &mut self.sink {
             Some(sink) => sink,
             None => {
                 self.columns = schema::columns(&batch.schema())
                     .map_err(|e| Failure::new(FailureKind::BadOutput, e))?;
+                if let Some((checks, history)) = self.checks {
+                    self.evaluator = Some(checks.evaluator(&self.columns, history));
+                }
                 let sink = ParquetSink::new(batch.schema())
                     .map_err(|e| Failure::new(FailureKind::Host, format!("{e:#}")))?;
                 self.sink.insert(sink)
             }
         };
         sink.write(&batch)
-            .map_err(|e| Failure::new(FailureKind::Host, format!("writing Parquet: {e:#}")))
+            .map_err(|e| Failure::new(FailureKind::Host, format!("writing Parquet: {e:#}")))?;
+        if let Some(evaluator) = &mut self.evaluator {
+            evaluator
+                .observe(&batch)
+                .map_err(|e| Failure::new(FailureKind::Host, format!("evaluating checks: {e}")))?;
+        }
+        Ok(())
     }
 
-    fn finish(self) -> Result<Written, Failure> {
+    /// The written file, and the checks' evaluator if the dataset has checks.
+    fn finish(self) -> Result<(Written, Option<Evaluator>), Failure> {
+        let evaluator = match (self.evaluator, self.checks) {
+            (Some(e), _) => Some(e),
+            // No rows: the checks see an empty partition.
+            (None, Some((checks, history))) => Some(checks.evaluator(&self.columns, history)),
+            (None, None) => None,
+        };
         let Some(sink) = self.sink else {
-            return Ok(Written {
-                files: vec![],
-                bytes: None,
-                rows: 0,
-                columns: self.columns,
-            });
+            return Ok((
+                Written {
+                    files: vec![],
+                    bytes: None,
+                    rows: 0,
+                    columns: self.columns,
+                },
+                evaluator,
+            ));
         };
         let (bytes, rows) = sink
             .finish()
@@ -239,12 +344,15 @@ impl Output {
             size: bytes.len() as u64,
             sha256: sha,
         };
-        Ok(Written {
-            files: vec![entry],
-            bytes: Some(Bytes::from(bytes)),
-            rows,
-            columns: self.columns,
-        })
+        Ok((
+            Written {
+                files: vec![entry],
+                bytes: Some(Bytes::from(bytes)),
+                rows,
+                columns: self.columns,
+            },
+            evaluator,
+        ))
     }
 }
 

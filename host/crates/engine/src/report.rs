@@ -2,6 +2,7 @@
 //! what the run's callers count.
 
 use serde::Serialize;
+use strata_core::config::Severity;
 use strata_core::manifest::CheckResult;
 use strata_core::planner::State;
 
@@ -66,6 +67,9 @@ pub enum Outcome {
     Checked,
     Failed {
         error: Failure,
+        /// Whether this run computed it (or evaluated its checks): false
+        /// for a failure on record that nothing has changed since.
+        attempted: bool,
     },
     Blocked,
     Waiting,
@@ -102,6 +106,21 @@ pub struct Report {
 impl Report {
     pub fn failed(&self) -> usize {
         self.count(|o| matches!(o, Outcome::Failed { .. }))
+    }
+
+    /// The per-run checks (`freshness`) that failed with severity error.
+    pub fn failed_checks(&self) -> impl Iterator<Item = (&str, &CheckResult)> {
+        self.datasets.iter().flat_map(|d| {
+            d.checks
+                .iter()
+                .filter(|c| !c.passed && c.severity == Severity::Error)
+                .map(move |c| (d.dataset.as_str(), c))
+        })
+    }
+
+    /// Nothing failed, no blocking check failed, the lease held.
+    pub fn ok(&self) -> bool {
+        self.failed() == 0 && self.failed_checks().next().is_none() && self.lease_lost.is_none()
     }
 
     pub fn count(&self, pred: impl Fn(&Outcome) -> bool) -> usize {

@@ -5,21 +5,27 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, Utc};
 use futures::StreamExt;
 use strata_core::DatasetId;
 use strata_core::config::{Dataset, Pipeline, Producer};
-use strata_core::manifest::{Manifest, sha256_hex};
+use strata_core::manifest::{CheckResult, Manifest, sha256_hex};
 use strata_core::period::Period;
 use strata_core::planner::{self, Availability, Observed, Recipe, State};
 use strata_store::lease::Fence;
-use strata_store::{ManifestCache, Store};
+use strata_store::{CommitError, ManifestCache, Store};
 
-use crate::execute::{Committed, ComputeResult, DatasetJob, NotCommitted, Previous, SharedRuntime};
+use crate::checks::{self, CheckIds, blocking_failure, describe_failure};
+use crate::execute::{
+    Committed, ComputeResult, DatasetJob, NotCommitted, Previous, Rejection, SharedRuntime,
+};
+use crate::failure::{Failure, FailureKind};
+use crate::failure_book::{self, Attempt, FailureBook};
 use crate::observe::observe;
-use crate::report::{DatasetReport, Outcome, PartitionReport, Report};
+use crate::report::{DatasetReport, Outcome, PartitionReport, Report, Stats};
 
 /// Which partitions a walk looks at, and as of when.
 #[derive(Debug, Clone)]
@@ -68,6 +74,11 @@ pub struct RunOptions {
     pub cache_dir: Option<PathBuf>,
     /// Draw progress bars (on a terminal) instead of a log line per partition.
     pub progress: bool,
+    /// Recompute deterministic failures whose key has not changed.
+    pub retry_failed: bool,
+    /// `host check`: evaluate the checks of every published partition in
+    /// scope, computing no data.
+    pub checks_only: bool,
 }
 
 impl RunOptions {
@@ -79,21 +90,23 @@ impl RunOptions {
                 .unwrap_or(2),
             cache_dir: None,
             progress: false,
+            retry_failed: false,
+            checks_only: false,
         }
     }
 }
 
 /// Plans every partition from the store as it is, changing nothing.
 pub async fn status(pipeline: &Pipeline, store: &Store, scope: &Scope) -> Result<Report> {
-    let mut walk = Walk::new(pipeline, store, scope, false);
+    let mut walk = Walk::new(pipeline, store, scope, false, false);
     let mut report = Report {
         datasets: vec![],
         lease_lost: None,
     };
     for dataset in &pipeline.datasets {
         let plan = walk.plan(dataset).await?;
-        let (dataset_report, _) = walk.settle(dataset, plan, HashMap::new(), Mode::Status);
-        report.datasets.push(dataset_report);
+        let settled = walk.settle(dataset, plan, HashMap::new(), Mode::Status);
+        report.datasets.push(settled.report);
     }
     Ok(report)
 }
@@ -107,13 +120,22 @@ pub async fn run(
     fence: &Fence,
 ) -> Result<Report> {
     let runtime = SharedRuntime::default();
-    let mut walk = Walk::new(pipeline, store, &options.scope, options.progress);
+    let mut walk = Walk::new(
+        pipeline,
+        store,
+        &options.scope,
+        options.progress,
+        options.retry_failed,
+    );
     let mut report = Report {
         datasets: vec![],
         lease_lost: None,
     };
     for dataset in &pipeline.datasets {
-        let plan = walk.plan(dataset).await?;
+        let mut plan = walk.plan(dataset).await?;
+        if options.checks_only {
+            plan.recheck_published();
+        }
         // A run that lost its lease only reports what is left undone.
         let work = match report.lease_lost {
             None => plan.work(&options.scope, walk.period_of()),
@@ -131,28 +153,49 @@ pub async fn run(
             )
             .await;
             let bar = progress_bar(&dataset.id, work.len(), options.progress);
-            let computed: Vec<(usize, ComputeResult)> = futures::stream::iter(work)
+            let plan = &plan;
+            let computed: Vec<(usize, Done)> = futures::stream::iter(work)
                 .map(|i| {
                     let job = job.clone();
-                    let (partition, _, recipe) = plan.partitions[i].clone();
-                    let previous = match &plan.observed[&partition] {
+                    let planned = plan.partitions[i].clone();
+                    let previous = match &plan.observed[&planned.id] {
                         Observed::Intact(m) => Previous::Intact(m.clone()),
                         Observed::Damaged(m, _) => Previous::Damaged(m.clone()),
                         _ => Previous::None,
                     };
-                    let period = walk.period_of().get(&partition).copied();
+                    let history = plan.history(i, job.history());
+                    let period = walk.period_of().get(&planned.id).copied();
                     let bar = bar.clone();
                     async move {
-                        let result = job.compute(&partition, period, recipe, previous).await;
+                        let started = Instant::now();
+                        let result = match (planned.work, previous) {
+                            (Some(Work::Recheck), Previous::Intact(m)) => {
+                                job.recheck(m, history).await
+                            }
+                            (_, previous) => {
+                                job.compute(&planned.id, period, planned.recipe, previous, history)
+                                    .await
+                            }
+                        };
+                        let partition = &planned.id;
                         match &result {
                             Ok(_) => tracing::debug!("{} {partition}: committed", job.dataset),
                             Err(NotCommitted::Failed(why)) => {
                                 tracing::warn!("{} {partition}: {why}", job.dataset)
                             }
+                            Err(NotCommitted::Rejected(r)) => {
+                                tracing::warn!("{} {partition}: {}", job.dataset, r.failure)
+                            }
                             Err(_) => {}
                         }
                         bar.inc(1);
-                        (i, result)
+                        (
+                            i,
+                            Done {
+                                result,
+                                elapsed: started.elapsed(),
+                            },
+                        )
                     }
                 })
                 .buffer_unordered(options.jobs.max(1))
@@ -161,18 +204,44 @@ pub async fn run(
             bar.finish_and_clear();
             outcomes.extend(computed);
         }
-        for result in outcomes.values() {
-            if let Err(NotCommitted::LeaseLost(why)) = result {
+        for done in outcomes.values() {
+            if let Err(NotCommitted::LeaseLost(why)) = &done.result {
                 report.lease_lost.get_or_insert_with(|| why.clone());
             }
         }
-        let (dataset_report, mut cache) = walk.settle(dataset, plan, outcomes, Mode::Run);
+        let mut settled = walk.settle(dataset, plan, outcomes, Mode::Run);
         if report.lease_lost.is_none() {
-            store.save_manifest_cache(&dataset.id, &mut cache).await;
+            store
+                .save_manifest_cache(&dataset.id, &mut settled.cache)
+                .await;
+            if let Err(e) = settled.failures.save(store, &dataset.id, fence).await {
+                match e {
+                    CommitError::LeaseLost(lost) => {
+                        report.lease_lost.get_or_insert_with(|| lost.to_string());
+                    }
+                    CommitError::Store(e) => {
+                        tracing::warn!(
+                            "could not write the failure records of {}: {e:#}",
+                            dataset.id
+                        )
+                    }
+                }
+            }
+            for quarantine in settled.released {
+                if let Err(e) = store.delete_prefix(&quarantine.as_str().into()).await {
+                    tracing::warn!("could not remove the quarantined output {quarantine}: {e:#}");
+                }
+            }
         }
-        report.datasets.push(dataset_report);
+        report.datasets.push(settled.report);
     }
     Ok(report)
+}
+
+/// A partition the run worked on: what came of it, and how long it took.
+struct Done {
+    result: ComputeResult,
+    elapsed: Duration,
 }
 
 /// How a partition that was not computed counts for its dependents.
@@ -184,22 +253,46 @@ enum Mode {
     Run,
 }
 
+/// What a partition that needs work needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Work {
+    /// Computing: a plugin from its inputs, or a source.
+    Compute,
+    /// Only its checks evaluated on its published content.
+    Recheck,
+}
+
+/// One expected partition, planned.
+#[derive(Clone)]
+struct Planned {
+    id: String,
+    state: State,
+    /// For plugin datasets: what computing it takes.
+    recipe: Option<Recipe>,
+    work: Option<Work>,
+    /// Its published content is what its inputs, plugin and params make
+    /// now (its checks may still differ).
+    current: bool,
+}
+
 /// One dataset, observed and planned.
 struct DatasetPlan {
     /// Every expected partition, in order.
     expected: Vec<String>,
     observed: HashMap<String, Observed>,
-    /// Per expected partition: its id, its state and (for plugin datasets)
-    /// what computing it takes.
-    partitions: Vec<(String, State, Option<Recipe>)>,
+    partitions: Vec<Planned>,
     /// The dataset's manifest cache, brought up to date by the walk.
     cache: ManifestCache,
+    /// The failures on record.
+    failures: FailureBook,
+    /// The checks the partitions' manifests must hold results for.
+    checks: CheckIds,
     /// Whether the dataset is in scope.
     selected: bool,
 }
 
 impl DatasetPlan {
-    /// The partitions to compute: in scope and needing work.
+    /// The partitions to work on: in scope and needing work.
     fn work(&self, scope: &Scope, period_of: &HashMap<String, Period>) -> Vec<usize> {
         if !self.selected {
             return vec![];
@@ -207,9 +300,33 @@ impl DatasetPlan {
         self.partitions
             .iter()
             .enumerate()
-            .filter(|(_, (p, s, _))| s.needs_work() && scope.in_range(period_of.get(p)))
+            .filter(|(_, p)| p.work.is_some() && scope.in_range(period_of.get(&p.id)))
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// `host check`: every published partition has its checks evaluated,
+    /// and nothing is computed.
+    fn recheck_published(&mut self) {
+        for p in &mut self.partitions {
+            p.work = p.current.then_some(Work::Recheck);
+        }
+    }
+
+    /// Row counts of the `n` intact partitions before partition `i`,
+    /// oldest first: what `volume` compares with.
+    fn history(&self, i: usize, n: usize) -> Vec<u64> {
+        let mut rows: Vec<u64> = self.expected[..i]
+            .iter()
+            .rev()
+            .filter_map(|p| match &self.observed[p] {
+                Observed::Intact(m) => m.rows,
+                _ => None,
+            })
+            .take(n)
+            .collect();
+        rows.reverse();
+        rows
     }
 }
 
@@ -226,10 +343,18 @@ struct Walk<'a> {
     plugin_hashes: HashMap<PathBuf, String>,
     /// Progress bars are drawn: computed partitions are logged at debug level.
     progress: bool,
+    /// Deterministic failures with an unchanged key are computed again.
+    retry_failed: bool,
 }
 
 impl<'a> Walk<'a> {
-    fn new(pipeline: &'a Pipeline, store: &'a Store, scope: &'a Scope, progress: bool) -> Walk<'a> {
+    fn new(
+        pipeline: &'a Pipeline,
+        store: &'a Store,
+        scope: &'a Scope,
+        progress: bool,
+        retry_failed: bool,
+    ) -> Walk<'a> {
         let periods = planner::pipeline_periods(pipeline, scope.now);
         Walk {
             store,
@@ -239,6 +364,7 @@ impl<'a> Walk<'a> {
             upstream: HashMap::new(),
             plugin_hashes: HashMap::new(),
             progress,
+            retry_failed,
         }
     }
 
@@ -254,11 +380,18 @@ impl<'a> Walk<'a> {
         let scope = self.scope;
         let rehash =
             |partition: &str| scope.verify && selected && scope.in_range(period_of.get(partition));
-        let (observed, cache) = observe(self.store, dataset, &expected, &rehash).await?;
+        let (observed, failures) = tokio::join!(
+            observe(self.store, dataset, &expected, &rehash),
+            FailureBook::load(self.store, &dataset.id)
+        );
+        let ((observed, cache), mut failures) = (observed?, failures?);
+        failures.retain(|p| observed.contains_key(p));
         let plugin_sha = match &dataset.producer {
             Producer::Plugin { path, .. } => Some(self.plugin_sha256(path, &dataset.id)?),
             Producer::Source(_) => None,
         };
+        let checks = CheckIds::of(dataset, &mut |path| self.plugin_sha256(path, &dataset.id))?;
+        self.validate_checks(dataset, &expected, &observed)?;
         let refetch_from = match &dataset.producer {
             Producer::Source(spec) => expected.len().saturating_sub(spec.refetch_recent()),
             Producer::Plugin { .. } => expected.len(),
@@ -281,7 +414,49 @@ impl<'a> Walk<'a> {
                         None,
                     ),
                 };
-                (partition.clone(), state, recipe)
+                let key = recipe.as_ref().map(|r| r.key.as_str());
+                let current = match (seen, key) {
+                    (Observed::Intact(m), Some(key)) => m.key == key && m.invalidated.is_none(),
+                    (Observed::Intact(m), None) => m.invalidated.is_none(),
+                    _ => false,
+                };
+                let record = failures.get(partition);
+                let (state, work) = match state {
+                    State::Fresh => {
+                        let results = &seen.manifest().expect("fresh is intact").checks;
+                        match (checks.changed(results), blocking_failure(results)) {
+                            (Some(why), _) => (State::Stale(why), Some(Work::Recheck)),
+                            (None, Some(_)) if self.retry_failed => (
+                                State::Stale("retrying its failed checks".into()),
+                                Some(Work::Recheck),
+                            ),
+                            (None, Some(failed)) => (
+                                State::Failed(match record {
+                                    Some(r) => failure_book::reason(r),
+                                    None => describe_failure(failed),
+                                }),
+                                None,
+                            ),
+                            (None, None) => (State::Fresh, None),
+                        }
+                    }
+                    state if state.needs_work() => {
+                        match failure_book::on_record(record, key, &checks.hash, self.retry_failed)
+                        {
+                            Some((failed, false)) => (failed, None),
+                            Some((failed, true)) => (failed, Some(Work::Compute)),
+                            None => (state, Some(Work::Compute)),
+                        }
+                    }
+                    state => (state, None),
+                };
+                Planned {
+                    id: partition.clone(),
+                    state,
+                    recipe,
+                    work,
+                    current,
+                }
             })
             .collect();
         Ok(DatasetPlan {
@@ -289,8 +464,55 @@ impl<'a> Walk<'a> {
             observed,
             partitions,
             cache,
+            failures,
+            checks,
             selected,
         })
+    }
+
+    /// Checks the columns the dataset's checks name against its schema, as
+    /// its newest partition records it (raw data: the `(file, body)`
+    /// table). A dataset never computed has no schema yet: its checks name
+    /// a missing column in their results instead.
+    fn validate_checks(
+        &self,
+        dataset: &Dataset,
+        expected: &[String],
+        observed: &HashMap<String, Observed>,
+    ) -> Result<()> {
+        let builtins: Vec<&strata_core::config::Check> = dataset
+            .checks
+            .iter()
+            .filter(|c| {
+                c.kind.per_partition()
+                    && !matches!(c.kind, strata_core::config::CheckKind::Plugin { .. })
+            })
+            .collect();
+        if builtins.is_empty() {
+            return Ok(());
+        }
+        let columns = if dataset.id.is_raw() {
+            crate::schema::columns(&strata_runtime::schema::raw_schema())
+                .expect("the raw table's types are the contract's")
+        } else {
+            let newest = expected.iter().rev().find_map(|p| match &observed[p] {
+                Observed::Intact(m) if !m.schema.is_empty() => Some(m.schema.clone()),
+                _ => None,
+            });
+            match newest {
+                Some(columns) => columns,
+                None => return Ok(()),
+            }
+        };
+        checks::builtin::validate(&dataset.id.to_string(), &builtins, &columns).map_err(
+            |(line, message)| {
+                anyhow::Error::new(strata_core::config::ConfigError {
+                    path: self.pipeline.path.display().to_string(),
+                    line: Some(line),
+                    message: format!("dataset `{}`: {message}", dataset.id),
+                })
+            },
+        )
     }
 
     fn plugin_sha256(&mut self, path: &PathBuf, dataset: &DatasetId) -> Result<String> {
@@ -305,35 +527,140 @@ impl<'a> Walk<'a> {
     }
 
     /// Turns a dataset's plan and what was computed into its report,
-    /// records what its dependents can read, and returns the dataset's
-    /// manifest cache with what was committed.
+    /// records what its dependents can read, and brings the dataset's
+    /// manifest cache and failure records up to date.
     fn settle(
         &mut self,
         dataset: &Dataset,
         plan: DatasetPlan,
-        mut outcomes: HashMap<usize, ComputeResult>,
+        mut outcomes: HashMap<usize, Done>,
         mode: Mode,
-    ) -> (DatasetReport, ManifestCache) {
+    ) -> Settled {
+        let now = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let mut cache = plan.cache;
+        let mut failures = plan.failures;
+        let mut released = Vec::new();
         let mut availability: Availability = HashMap::new();
         let mut partitions = Vec::with_capacity(plan.partitions.len());
-        for (i, (partition, state, _)) in plan.partitions.into_iter().enumerate() {
+        let mut newest_readable = None;
+        for (i, planned) in plan.partitions.into_iter().enumerate() {
+            let Planned {
+                id: partition,
+                state,
+                recipe,
+                work,
+                ..
+            } = planned;
             let seen = &plan.observed[&partition];
+            let key = recipe.as_ref().map(|r| r.key.clone()).unwrap_or_default();
+            let mut checks = vec![];
+            let mut stats = None;
+            let mut fail = |failure: &Failure,
+                            key: &str,
+                            results: &[CheckResult],
+                            quarantine: Option<String>| {
+                failures.record(
+                    &partition,
+                    Attempt {
+                        failure,
+                        key,
+                        checks: &plan.checks.hash,
+                        results,
+                        quarantine,
+                    },
+                    &now,
+                );
+            };
             let (outcome, available) = match (outcomes.remove(&i), &state) {
-                (Some(Ok(Committed { manifest, tag })), _) => {
+                (
+                    Some(Done {
+                        result: Ok(done),
+                        elapsed,
+                    }),
+                    _,
+                ) => {
+                    let Committed { manifest, tag } = done;
                     cache.insert(&partition, tag, manifest.clone());
-                    let changed = changed(seen, &manifest);
-                    log_computed(&dataset.id, &partition, &state, changed, self.progress);
-                    (Outcome::Computed { changed }, Ok(manifest))
+                    checks = manifest.checks.clone();
+                    match (work, blocking_failure(&manifest.checks)) {
+                        (Some(Work::Recheck), Some(failed)) => {
+                            let error = Failure::new(
+                                FailureKind::Check,
+                                format!("{} {partition}: {}", dataset.id, describe_failure(failed)),
+                            );
+                            fail(&error, &manifest.key, &manifest.checks, None);
+                            let why = error.message.clone();
+                            (
+                                Outcome::Failed {
+                                    error,
+                                    attempted: true,
+                                },
+                                Err(format!("is failed: {why}")),
+                            )
+                        }
+                        (Some(Work::Recheck), None) => (Outcome::Checked, Ok(manifest)),
+                        _ => {
+                            stats = Some(stats_of(recipe.as_ref(), &manifest, elapsed));
+                            let changed = changed(seen, &manifest);
+                            log_computed(&dataset.id, &partition, &state, changed, self.progress);
+                            (Outcome::Computed { changed }, Ok(manifest))
+                        }
+                    }
                 }
-                (Some(Err(NotCommitted::Failed(error))), _) => {
+                (
+                    Some(Done {
+                        result: Err(NotCommitted::Failed(error)),
+                        ..
+                    }),
+                    _,
+                ) => {
+                    fail(&error, &key, &[], None);
                     let why = error.message.clone();
-                    (Outcome::Failed { error }, Err(why))
+                    (
+                        Outcome::Failed {
+                            error,
+                            attempted: true,
+                        },
+                        Err(format!("is failed: {why}")),
+                    )
                 }
-                (Some(Err(NotCommitted::Waiting(why))), _) => {
-                    (Outcome::Waiting, Err(format!("is waiting: {why}")))
+                (
+                    Some(Done {
+                        result: Err(NotCommitted::Rejected(rejection)),
+                        ..
+                    }),
+                    _,
+                ) => {
+                    let Rejection {
+                        failure: error,
+                        results,
+                        quarantine,
+                    } = rejection;
+                    fail(&error, &key, &results, quarantine);
+                    checks = results;
+                    let why = error.message.clone();
+                    (
+                        Outcome::Failed {
+                            error,
+                            attempted: true,
+                        },
+                        Err(format!("is failed: {why}")),
+                    )
                 }
-                (Some(Err(NotCommitted::LeaseLost(_))), other) => (
+                (
+                    Some(Done {
+                        result: Err(NotCommitted::Waiting(why)),
+                        ..
+                    }),
+                    _,
+                ) => (Outcome::Waiting, Err(format!("is waiting: {why}"))),
+                (
+                    Some(Done {
+                        result: Err(NotCommitted::LeaseLost(_)),
+                        ..
+                    }),
+                    other,
+                ) => (
                     Outcome::Skipped,
                     Err(format!("is {} (the run lost its lease)", other.name())),
                 ),
@@ -343,6 +670,13 @@ impl<'a> Walk<'a> {
                         .manifest()
                         .cloned()
                         .expect("a fresh partition has a manifest")),
+                ),
+                (None, State::Failed(why)) => (
+                    Outcome::Failed {
+                        error: failure_book::failure_of(failures.get(&partition), why),
+                        attempted: false,
+                    },
+                    Err(format!("is failed: {why}")),
                 ),
                 (None, State::Blocked(why)) => {
                     (Outcome::Blocked, Err(format!("is blocked: {why}")))
@@ -362,17 +696,75 @@ impl<'a> Walk<'a> {
                     (Outcome::Skipped, available)
                 }
             };
+            if matches!(
+                outcome,
+                Outcome::Fresh | Outcome::Computed { .. } | Outcome::Checked
+            ) {
+                // Healthy now: whatever failed before is over.
+                if let Some(old) = failures.clear(&partition) {
+                    released.extend(old.quarantine);
+                }
+                newest_readable = Some(partition.clone());
+            }
             availability.insert(partition.clone(), available);
-            partitions.push(PartitionReport::new(partition, state, outcome));
+            let mut report = PartitionReport::new(partition, state, outcome);
+            report.failure = failures.get(&report.partition).cloned();
+            report.checks = checks;
+            report.stats = stats;
+            partitions.push(report);
         }
+        let newest_end = newest_readable.and_then(|p| match self.period_of.get(&p) {
+            Some(period) => Some(period.end()),
+            // An unpartitioned dataset: as new as its last computation.
+            None => availability
+                .get(&p)
+                .and_then(|a| a.as_ref().ok())
+                .and_then(|m| chrono::DateTime::parse_from_rfc3339(&m.written_at).ok())
+                .map(|t| t.naive_utc()),
+        });
+        let dataset_checks = checks::freshness(dataset, newest_end, self.scope.now);
         self.upstream
             .insert(dataset.id.clone(), (plan.expected, availability));
-        let report = DatasetReport {
-            dataset: dataset.id.to_string(),
-            partitions,
-            checks: vec![],
-        };
-        (report, cache)
+        Settled {
+            report: DatasetReport {
+                dataset: dataset.id.to_string(),
+                partitions,
+                checks: dataset_checks,
+            },
+            cache,
+            failures,
+            released,
+        }
+    }
+}
+
+/// A dataset after a walk: its report, and the state to save.
+struct Settled {
+    report: DatasetReport,
+    cache: ManifestCache,
+    failures: FailureBook,
+    /// Quarantined outputs of partitions that are healthy now.
+    released: Vec<String>,
+}
+
+/// What computing a partition read and wrote.
+fn stats_of(recipe: Option<&Recipe>, manifest: &Manifest, elapsed: Duration) -> Stats {
+    let inputs = recipe
+        .map(|r| r.inputs.iter().flatten())
+        .into_iter()
+        .flatten();
+    let (rows_read, bytes_read) = inputs.fold((0, 0), |(rows, bytes), m| {
+        (
+            rows + m.rows.unwrap_or(0),
+            bytes + m.files.iter().map(|f| f.size).sum::<u64>(),
+        )
+    });
+    Stats {
+        duration_ms: elapsed.as_millis() as u64,
+        rows_read,
+        bytes_read,
+        rows_written: manifest.rows.unwrap_or(0),
+        bytes_written: manifest.files.iter().map(|f| f.size).sum(),
     }
 }
 

@@ -420,14 +420,15 @@ impl Store {
         dataset: &DatasetId,
         manifest: &Manifest,
         fence: &Fence,
-    ) -> Result<(), CommitError> {
+    ) -> Result<Option<String>, CommitError> {
         fence.check().await?;
         let path = Self::file_path(dataset, &manifest.partition, MANIFEST_FILE);
-        self.inner
+        let put = self
+            .inner
             .put(&path, PutPayload::from(manifest.to_json()))
             .await
             .with_context(|| format!("writing {path} in {}", self.url))?;
-        Ok(())
+        Ok(put.e_tag.map(entity_tag))
     }
 
     /// Files in the partition folders of a dataset that no manifest names:
@@ -469,6 +470,122 @@ impl Store {
         self.url
             .strip_prefix("file://")
             .map(std::path::PathBuf::from)
+    }
+
+    /// The folder where a partition's output rejected by a blocking check
+    /// waits to be inspected: `_strata/quarantine/<layer>/<name>/<partition>`.
+    pub fn quarantine_dir(dataset: &DatasetId, partition: &str) -> Path {
+        Path::from_iter([
+            "_strata",
+            "quarantine",
+            dataset.layer.as_str(),
+            dataset.name.as_str(),
+            partition,
+        ])
+    }
+
+    /// Puts a partition's rejected output in quarantine: its data files and
+    /// the manifest it would have had (with the check results that rejected
+    /// it), replacing whatever an earlier rejection left there. Fenced like
+    /// a commit; the partition itself is untouched.
+    pub async fn quarantine(
+        &self,
+        dataset: &DatasetId,
+        manifest: &Manifest,
+        files: Vec<Bytes>,
+        fence: &Fence,
+    ) -> Result<Path, CommitError> {
+        let dir = Self::quarantine_dir(dataset, &manifest.partition);
+        self.delete_prefix(&dir).await?;
+        fence.check().await?;
+        for (entry, bytes) in manifest.files.iter().zip(files) {
+            let path = dir.clone().join(entry.path.as_str());
+            self.inner
+                .put(&path, PutPayload::from_bytes(bytes))
+                .await
+                .with_context(|| format!("writing {path} in {}", self.url))?;
+        }
+        let path = dir.clone().join(MANIFEST_FILE);
+        self.inner
+            .put(&path, PutPayload::from(manifest.to_json()))
+            .await
+            .with_context(|| format!("writing {path} in {}", self.url))?;
+        Ok(dir)
+    }
+
+    /// The manifest of a partition's quarantined output, if it has one.
+    pub async fn read_quarantined(
+        &self,
+        dataset: &DatasetId,
+        partition: &str,
+    ) -> Result<Option<Manifest>> {
+        let path = Self::quarantine_dir(dataset, partition).join(MANIFEST_FILE);
+        let Some(bytes) = self.read_state(&path).await? else {
+            return Ok(None);
+        };
+        Manifest::parse(&bytes, &dataset.to_string(), partition)
+            .map(Some)
+            .with_context(|| format!("reading {path} in {}", self.url))
+    }
+
+    /// Reads one data file of a partition's quarantined output.
+    pub async fn read_quarantined_file(
+        &self,
+        dataset: &DatasetId,
+        partition: &str,
+        name: &str,
+    ) -> Result<Bytes> {
+        let path = Self::quarantine_dir(dataset, partition).join(name);
+        let r = self
+            .inner
+            .get(&path)
+            .await
+            .with_context(|| format!("reading {path} in {}", self.url))?;
+        r.bytes().await.with_context(|| format!("reading {path}"))
+    }
+
+    /// Deletes every object under a prefix.
+    pub async fn delete_prefix(&self, prefix: &Path) -> Result<()> {
+        let found: Vec<Path> = self
+            .inner
+            .list(Some(prefix))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await
+            .with_context(|| format!("listing {prefix} in {}", self.url))?;
+        for path in found {
+            self.delete(&path).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads a small state object under `_strata/` (failure records, run
+    /// records, …); `None` if there is none.
+    pub async fn read_state(&self, path: &Path) -> Result<Option<Bytes>> {
+        let read = match self.inner.get(path).await {
+            Ok(r) => r.bytes().await,
+            Err(e) => Err(e),
+        };
+        match read {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {path} in {}", self.url)),
+        }
+    }
+
+    /// Writes a small state object under `_strata/`, fenced by the lease.
+    pub async fn write_state(
+        &self,
+        path: &Path,
+        bytes: Vec<u8>,
+        fence: &Fence,
+    ) -> Result<(), CommitError> {
+        fence.check().await?;
+        self.inner
+            .put(path, PutPayload::from(bytes))
+            .await
+            .with_context(|| format!("writing {path} in {}", self.url))?;
+        Ok(())
     }
 
     /// Deletes a partition's manifest, which makes the partition missing.
