@@ -68,6 +68,11 @@ pub struct RunOptions {
     pub cache_dir: Option<PathBuf>,
     /// Draw progress bars (on a terminal) instead of a log line per partition.
     pub progress: bool,
+    /// Set to true to stop gracefully: no new partition starts, those
+    /// running finish and commit, the report says `stopped`.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Told the id of each dataset as its first partition starts.
+    pub started: Option<tokio::sync::mpsc::UnboundedSender<DatasetId>>,
 }
 
 impl RunOptions {
@@ -79,7 +84,14 @@ impl RunOptions {
                 .unwrap_or(2),
             cache_dir: None,
             progress: false,
+            stop: None,
+            started: None,
         }
+    }
+
+    /// Whether a graceful stop was asked for.
+    pub fn stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| *s.borrow())
     }
 }
 
@@ -89,6 +101,7 @@ pub async fn status(pipeline: &Pipeline, store: &Store, scope: &Scope) -> Result
     let mut report = Report {
         datasets: vec![],
         lease_lost: None,
+        stopped: false,
     };
     for dataset in &pipeline.datasets {
         let plan = walk.plan(dataset).await?;
@@ -111,13 +124,15 @@ pub async fn run(
     let mut report = Report {
         datasets: vec![],
         lease_lost: None,
+        stopped: false,
     };
     for dataset in &pipeline.datasets {
         let plan = walk.plan(dataset).await?;
-        // A run that lost its lease only reports what is left undone.
+        // A run that lost its lease, or was stopped, only reports what is
+        // left undone.
         let work = match report.lease_lost {
-            None => plan.work(&options.scope, walk.period_of()),
-            Some(_) => vec![],
+            None if !options.stopping() => plan.work(&options.scope, walk.period_of()),
+            _ => vec![],
         };
         let mut outcomes = HashMap::new();
         if !work.is_empty() {
@@ -131,7 +146,12 @@ pub async fn run(
             )
             .await;
             let bar = progress_bar(&dataset.id, work.len(), options.progress);
+            if let Some(started) = &options.started {
+                let _ = started.send(dataset.id.clone());
+            }
             let computed: Vec<(usize, ComputeResult)> = futures::stream::iter(work)
+                // Checked as each partition is about to start.
+                .take_while(|_| std::future::ready(!options.stopping()))
                 .map(|i| {
                     let job = job.clone();
                     let (partition, _, recipe) = plan.partitions[i].clone();
@@ -172,6 +192,7 @@ pub async fn run(
         }
         report.datasets.push(dataset_report);
     }
+    report.stopped = options.stopping();
     Ok(report)
 }
 
