@@ -149,8 +149,7 @@ impl Check {
 }
 
 /// The kinds, for messages.
-const KINDS: &str =
-    "not_null, unique, accepted_values, range, row_count, volume, schema, freshness, plugin";
+const KINDS: &str = "not_null, unique, accepted_values, range, row_count, volume, schema, freshness, plugin";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,9 +231,9 @@ pub(crate) fn parse_check(
     let bound = |v: &Option<toml::Value>, which: &str| -> Result<Option<Value>, String> {
         match v {
             None => Ok(None),
-            Some(
-                v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::String(_)),
-            ) => Ok(Some(json(v))),
+            Some(v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::String(_))) => {
+                Ok(Some(json(v)))
+            }
             Some(toml::Value::Datetime(d)) => Ok(Some(Value::String(d.to_string()))),
             Some(_) => Err(format!(
                 "check `{name}`: `{which}` is a number or a string such as \"2025-01-01\""
@@ -273,16 +272,12 @@ pub(crate) fn parse_check(
                 format!("check `{name}` needs `values = [\"…\", …]`, the values allowed")
             })?;
             if values.is_empty() {
-                return Err(format!(
-                    "check `{name}`: `values` is empty, so nothing passes"
-                ));
+                return Err(format!("check `{name}`: `values` is empty, so nothing passes"));
             }
             let values = values
                 .iter()
                 .map(|v| match v {
-                    toml::Value::String(_)
-                    | toml::Value::Integer(_)
-                    | toml::Value::Float(_)
+                    toml::Value::String(_) | toml::Value::Integer(_) | toml::Value::Float(_)
                     | toml::Value::Boolean(_) => Ok(json(v)),
                     _ => Err(format!(
                         "check `{name}`: `values` holds strings, numbers or booleans"
@@ -390,9 +385,7 @@ pub(crate) fn parse_check(
         other => return Err(format!("unknown check `{other}`; the kinds are: {KINDS}")),
     };
     if !matches!(kind, CheckKind::Plugin { .. }) && !raw.params.is_empty() {
-        return Err(format!(
-            "check `{name}` takes no `params` (only `plugin` checks do)"
-        ));
+        return Err(format!("check `{name}` takes no `params` (only `plugin` checks do)"));
     }
     // The definition as written, canonical: key order and formatting do
     // not change the id, any value does.
