@@ -209,10 +209,7 @@ impl RunCommand {
         }
         put("jobs", json!(self.jobs));
         put("verify", json!(self.verify));
-        put(
-            "every",
-            json!(self.every.map(|d| strata_core::units::human(d))),
-        );
+        put("every", json!(self.every.map(strata_core::units::human)));
         put("metrics_file", json!(self.metrics_file));
         out
     }

@@ -17,7 +17,7 @@ use strata_core::config::Pipeline;
 use strata_core::planner;
 
 use super::history::{RunRecord, RunStatus};
-use crate::report::{Outcome, Report};
+use crate::report::{Outcome, PartitionReport, Report};
 
 /// The states `host status` names, in its order.
 const STATES: [&str; 7] = [
@@ -137,7 +137,7 @@ pub fn render(
         );
     }
 
-    let per_dataset: [(&str, &str, fn(&crate::report::PartitionReport) -> u64); 4] = [
+    let per_dataset: [(&str, &str, PartitionCount); 4] = [
         (
             "strata_last_run_partitions_computed",
             "Partitions the last run computed.",
@@ -170,6 +170,9 @@ pub fn render(
     }
     out
 }
+
+/// What one partition adds to a per-dataset count.
+type PartitionCount = fn(&PartitionReport) -> u64;
 
 fn family(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
