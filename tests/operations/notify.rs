@@ -3,6 +3,8 @@
 //! retried, recorded and logged, and changes nothing about the run; the
 //! secret in its URL is in no stored file, log line or message.
 
+use serde_json::Value;
+
 use super::receiver::{Answer, Receiver};
 use super::{TOKEN, files_containing, host, raw_pipeline, record, run};
 
@@ -186,4 +188,40 @@ on = ["failure", "run"]
             "{text}"
         );
     }
+}
+
+#[test]
+fn a_failure_still_there_is_told_again_after_remind() {
+    let api = Receiver::start();
+    api.fail("2025-02-02", true);
+    let ws = raw_pipeline(&api.base, 2, &webhook(&api.base, "remind = \"24h\""));
+    assert_eq!(run(&ws, &[]).code, Some(1));
+    assert_eq!(run(&ws, &[]).code, Some(1));
+    assert_eq!(api.posts().len(), 1, "told once within the day");
+
+    // As far as the state knows, that was two days ago.
+    let path = ws.store().join("_strata/notify/state.json");
+    let mut state: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let two_days_ago = (chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339();
+    for endpoint in state["endpoints"].as_object_mut().unwrap().values_mut() {
+        assert!(!endpoint.to_string().contains(TOKEN), "{endpoint}");
+        for told in endpoint["failing"].as_object_mut().unwrap().values_mut() {
+            told["notified_at"] = Value::from(two_days_ago.clone());
+        }
+    }
+    std::fs::write(&path, state.to_string()).unwrap();
+
+    let reminded = run(&ws, &[]);
+    assert_eq!(reminded.code, Some(1));
+    let posts = api.posts();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    let body = &posts[1].body;
+    assert_eq!(body["event"], "failure");
+    assert_eq!(body["partitions"][0]["reminder"], true, "{body}");
+    assert!(
+        body["text"].as_str().unwrap().contains("still failing"),
+        "{body}"
+    );
+    assert_eq!(run(&ws, &[]).code, Some(1));
+    assert_eq!(api.posts().len(), 2, "reminded, and quiet again for a day");
 }

@@ -135,13 +135,21 @@ impl RunCommand {
             report.as_ref().ok(),
             report.as_ref().err().map(|e| format!("{e:#}")),
         );
-        if let Ok(report) = &report
-            && report.lease_lost.is_none()
-        {
-            // The notification state is written under the lease.
-            record.notifications = notify::notify(&pipeline, &store, &record, report).await;
-            if let Some(lineage) = &lineage {
-                record.lineage = lineage.finish(&store, report).await;
+        match &report {
+            Ok(report) => {
+                // The notification state is written under the lease: a run
+                // that lost it leaves the telling to the run that took it.
+                if report.lease_lost.is_none() {
+                    record.notifications = notify::notify(&pipeline, &store, &record, report).await;
+                }
+                if let Some(lineage) = &lineage {
+                    record.lineage = lineage.finish(&store, report).await;
+                }
+            }
+            Err(e) => {
+                if let Some(lineage) = &lineage {
+                    record.lineage = lineage.fail(&format!("{e:#}")).await;
+                }
             }
         }
         if let Err(e) = record.save(&store).await {

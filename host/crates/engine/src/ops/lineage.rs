@@ -131,12 +131,39 @@ impl Lineage {
                     self.start(&id).await;
                 }
             }
-            self.end(store, d, report.stopped).await;
+            // A run stopped by a signal, or that lost its lease, left the
+            // rest of the dataset undone.
+            let interrupted = report.stopped || report.lease_lost.is_some();
+            self.end(store, d, interrupted).await;
         }
         std::mem::take(&mut *self.deliveries.lock().await)
     }
 
-    async fn end(&self, store: &Store, d: &DatasetReport, stopped: bool) {
+    /// Sends FAIL for every dataset started by a run that failed as a
+    /// whole (the store, say) before it could report, and returns every
+    /// event's delivery.
+    pub async fn fail(&self, error: &str) -> Vec<Delivery> {
+        let started: Vec<String> = self.started.lock().await.keys().cloned().collect();
+        for name in started {
+            let run_facets = json!({ "errorMessage": facet(ERROR_FACET, json!({
+                "message": error,
+                "programmingLanguage": "WebAssembly",
+            })) });
+            let inputs = self.inputs.get(&name).cloned().unwrap_or_default();
+            let event = self.event(
+                "FAIL",
+                Utc::now(),
+                &name,
+                run_facets,
+                inputs.iter().map(|i| self.dataset(i, None, None)).collect(),
+                vec![self.dataset(&name, None, None)],
+            );
+            self.send(&event, &format!("FAIL {name}")).await;
+        }
+        std::mem::take(&mut *self.deliveries.lock().await)
+    }
+
+    async fn end(&self, store: &Store, d: &DatasetReport, interrupted: bool) {
         let failed: Vec<String> = d
             .partitions
             .iter()
@@ -150,7 +177,7 @@ impl Lineage {
                 _ => None,
             })
             .collect();
-        let unfinished = stopped
+        let unfinished = interrupted
             && d.partitions
                 .iter()
                 .any(|p| p.outcome == Outcome::Skipped && p.planned.needs_work());
@@ -417,7 +444,39 @@ fn append(path: &PathBuf, event: &Value, what: &str) -> Delivery {
 
 #[cfg(test)]
 mod tests {
+    use strata_core::config::Severity;
+
     use super::*;
+
+    fn result(id: &str, label: &str, passed: bool) -> CheckResult {
+        CheckResult {
+            id: id.into(),
+            check: label.split('(').next().unwrap().into(),
+            label: label.into(),
+            severity: Severity::Warn,
+            passed,
+            violations: u64::from(!passed),
+            message: String::new(),
+            samples: vec![],
+        }
+    }
+
+    #[test]
+    fn a_check_is_one_assertion_that_passed_only_if_it_passed_everywhere() {
+        let a = result("a", "not_null(amount)", true);
+        let b1 = result("b", "row_count", true);
+        let b2 = result("b", "row_count", false);
+        let out = assertions(&[&a, &b1, &b2]);
+        assert_eq!(
+            out,
+            [
+                json!({"assertion": "not_null", "success": true, "severity": "warn",
+                       "name": "not_null(amount)", "column": "amount"}),
+                json!({"assertion": "row_count", "success": false, "severity": "warn",
+                       "name": "row_count"}),
+            ]
+        );
+    }
 
     #[test]
     fn namespaces_carry_no_credentials() {

@@ -11,7 +11,7 @@
 //! tries again. One run's partitions go in one message per endpoint and
 //! event, never one per partition.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use object_store::path::Path;
@@ -73,11 +73,23 @@ struct Concerned {
 
 /// What the run saw, partition by partition.
 struct Seen {
-    /// `dataset partition` → (dataset, partition, kind, message).
-    failing: BTreeMap<String, (String, String, FailureKind, String)>,
+    /// `dataset partition` → its failure.
+    failing: BTreeMap<String, Failing>,
     /// `dataset partition` of the healthy ones.
-    healthy: std::collections::BTreeSet<String>,
+    healthy: BTreeSet<String>,
+    /// `dataset partition` of every partition the pipeline expects.
+    expected: BTreeSet<String>,
     warnings: Vec<Concerned>,
+}
+
+/// A partition that failed in this run.
+struct Failing {
+    dataset: String,
+    partition: String,
+    kind: FailureKind,
+    message: String,
+    /// Since when, as the failure record says.
+    since: Option<DateTime<Utc>>,
 }
 
 fn key(dataset: &str, partition: &str) -> String {
@@ -88,22 +100,26 @@ impl Seen {
     fn of(report: &Report) -> Seen {
         let mut seen = Seen {
             failing: BTreeMap::new(),
-            healthy: Default::default(),
+            healthy: BTreeSet::new(),
+            expected: BTreeSet::new(),
             warnings: vec![],
         };
         for d in &report.datasets {
             for p in &d.partitions {
                 let k = key(&d.dataset, &p.partition);
+                seen.expected.insert(k.clone());
                 match &p.outcome {
                     Outcome::Failed { error } => {
+                        let since = p.failure.as_ref().and_then(|f| f.since.parse().ok());
                         seen.failing.insert(
                             k,
-                            (
-                                d.dataset.clone(),
-                                p.partition.clone(),
-                                error.kind,
-                                error.message.clone(),
-                            ),
+                            Failing {
+                                dataset: d.dataset.clone(),
+                                partition: p.partition.clone(),
+                                kind: error.kind,
+                                message: error.message.clone(),
+                                since,
+                            },
                         );
                     }
                     Outcome::Fresh | Outcome::Computed { .. } | Outcome::Checked => {
@@ -162,6 +178,7 @@ pub async fn notify(
         return vec![];
     }
     let mut state = read_state(store).await;
+    let before = serde_json::to_vec(&state).unwrap_or_default();
     let seen = Seen::of(report);
     let now = Utc::now();
     let poster = Poster::new();
@@ -190,7 +207,9 @@ pub async fn notify(
     // Endpoints no longer configured are forgotten.
     let ids: Vec<String> = endpoints.iter().map(endpoint_id).collect();
     state.endpoints.retain(|id, _| ids.contains(id));
-    write_state(store, &state).await;
+    if serde_json::to_vec(&state).unwrap_or_default() != before {
+        write_state(store, &state).await;
+    }
     deliveries
 }
 
@@ -210,6 +229,9 @@ async fn notify_endpoint(
     now: DateTime<Utc>,
 ) -> (EndpointState, Vec<Delivery>) {
     state.endpoint = n.endpoint.shown();
+    // Partitions the pipeline no longer has (a dataset removed, the end
+    // moved) can neither fail nor recover: forgotten.
+    state.failing.retain(|k, _| seen.expected.contains(k));
     let mut deliveries = Vec::new();
     let mut send = async |event: NotifyEvent, partitions: &[Concerned], extra: Value| {
         let body = message(n.kind, event, context, partitions, extra);
@@ -223,7 +245,7 @@ async fn notify_endpoint(
     let mut new = Vec::new();
     let mut reminded = Vec::new();
     let mut concerned = Vec::new();
-    for (k, (dataset, partition, kind, message)) in &seen.failing {
+    for (k, failing) in &seen.failing {
         let told = state.failing.get(k);
         let remind = match (told, n.remind) {
             (None, _) => false,
@@ -236,11 +258,11 @@ async fn notify_endpoint(
             continue;
         }
         concerned.push(Concerned {
-            dataset: dataset.clone(),
-            partition: Some(partition.clone()),
-            kind: kind.name().to_owned(),
-            message: message.clone(),
-            since: Some(told.map_or(now, |t| t.since)),
+            dataset: failing.dataset.clone(),
+            partition: Some(failing.partition.clone()),
+            kind: failing.kind.name().to_owned(),
+            message: failing.message.clone(),
+            since: Some(told.map_or(failing.since.unwrap_or(now), |t| t.since)),
             reminder: remind,
         });
         if remind {
@@ -257,14 +279,14 @@ async fn notify_endpoint(
     };
     if told_failures {
         for k in new {
-            let (dataset, partition, kind, _) = &seen.failing[&k];
+            let failing = &seen.failing[&k];
             state.failing.insert(
                 k,
                 Told {
-                    dataset: dataset.clone(),
-                    partition: partition.clone(),
-                    kind: *kind,
-                    since: now,
+                    dataset: failing.dataset.clone(),
+                    partition: failing.partition.clone(),
+                    kind: failing.kind,
+                    since: failing.since.unwrap_or(now),
                     notified_at: now,
                 },
             );
@@ -319,12 +341,12 @@ async fn notify_endpoint(
         let failed: Vec<Concerned> = seen
             .failing
             .values()
-            .map(|(dataset, partition, kind, message)| Concerned {
-                dataset: dataset.clone(),
-                partition: Some(partition.clone()),
-                kind: kind.name().to_owned(),
-                message: message.clone(),
-                since: None,
+            .map(|f| Concerned {
+                dataset: f.dataset.clone(),
+                partition: Some(f.partition.clone()),
+                kind: f.kind.name().to_owned(),
+                message: f.message.clone(),
+                since: f.since,
                 reminder: false,
             })
             .collect();
