@@ -195,7 +195,8 @@ fn lineage_events_parse_with_openlineage_and_name_inputs_and_outputs() {
 #[test]
 fn lineage_over_http_posts_to_the_openlineage_endpoint() {
     let api = Receiver::start();
-    let ws = raw_pipeline(&api.base, 2, &format!("[lineage]\nurl = \"{}\"", api.base));
+    // A trailing slash or none: the events go to {url}/api/v1/lineage.
+    let ws = raw_pipeline(&api.base, 2, &format!("[lineage]\nurl = \"{}/\"", api.base));
     run(&ws, &[]).assert_ok();
     let posts = api.posts();
     assert_eq!(posts.len(), 2, "{posts:?}");

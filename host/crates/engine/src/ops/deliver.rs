@@ -56,7 +56,15 @@ impl Poster {
         body: &serde_json::Value,
         message: &str,
     ) -> Delivery {
-        let shown = format!("{}{path}", endpoint.shown());
+        // `{url}/api/v1/lineage` whether or not the URL ends with a slash.
+        let join = |base: &str| {
+            if path.is_empty() {
+                base.to_owned()
+            } else {
+                format!("{}{path}", base.trim_end_matches('/'))
+            }
+        };
+        let shown = join(&endpoint.shown());
         let mut delivery = Delivery {
             endpoint: shown.clone(),
             message: message.to_owned(),
@@ -80,7 +88,7 @@ impl Poster {
         let url = endpoint
             .url
             .render_without_period(&EnvMode::Resolve(&secrets.values))
-            .map(|u| format!("{u}{path}"))
+            .map(|u| join(&u))
             .unwrap_or_default();
         let bytes = serde_json::to_vec(body).unwrap_or_default();
         let mut wait = endpoint.backoff;
