@@ -225,3 +225,55 @@ fn a_failure_still_there_is_told_again_after_remind() {
     assert_eq!(run(&ws, &[]).code, Some(1));
     assert_eq!(api.posts().len(), 2, "reminded, and quiet again for a day");
 }
+
+#[test]
+fn a_run_that_fails_as_a_whole_is_told_once_and_when_runs_complete_again() {
+    let api = Receiver::start();
+    let ws = crate::util::Workspace::with_example_landing();
+    ws.write_config(&format!(
+        r#"
+[partitions]
+start = "2025-02-01"
+end = "2025-02-02"
+
+[[datasets]]
+layer = "raw"
+name = "transactions"
+source = {{ kind = "files", dir = "landing", pattern = "transactions-{{date}}.json" }}
+
+{}
+"#,
+        webhook(&api.base, "")
+    ));
+    // A file where the dataset's folder should be: the store cannot be
+    // listed, so the run fails before any partition.
+    std::fs::create_dir_all(ws.store().join("raw")).unwrap();
+    std::fs::write(ws.store().join("raw/transactions"), "in the way").unwrap();
+    for _ in 0..2 {
+        let out = host(&ws, &["run"]);
+        assert_eq!(out.status.code(), Some(2));
+    }
+    let posts = api.posts();
+    assert_eq!(posts.len(), 1, "told once: {posts:?}");
+    let body = &posts[0].body;
+    assert_eq!(body["event"], "failure");
+    assert_eq!(body["partitions"], Value::Array(vec![]));
+    assert!(
+        body["error"].as_str().unwrap().contains("Not a directory"),
+        "{body}"
+    );
+
+    std::fs::remove_file(ws.store().join("raw/transactions")).unwrap();
+    run(&ws, &[]).assert_ok();
+    let posts = api.posts();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert_eq!(posts[1].body["event"], "recovery");
+    assert!(
+        posts[1].body["text"]
+            .as_str()
+            .unwrap()
+            .contains("runs complete again")
+    );
+    run(&ws, &[]).assert_ok();
+    assert_eq!(api.posts().len(), 2);
+}

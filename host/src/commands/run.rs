@@ -135,22 +135,17 @@ impl RunCommand {
             report.as_ref().ok(),
             report.as_ref().err().map(|e| format!("{e:#}")),
         );
-        match &report {
-            Ok(report) => {
-                // The notification state is written under the lease: a run
-                // that lost it leaves the telling to the run that took it.
-                if report.lease_lost.is_none() {
-                    record.notifications = notify::notify(&pipeline, &store, &record, report).await;
-                }
-                if let Some(lineage) = &lineage {
-                    record.lineage = lineage.finish(&store, report).await;
-                }
-            }
-            Err(e) => {
-                if let Some(lineage) = &lineage {
-                    record.lineage = lineage.fail(&format!("{e:#}")).await;
-                }
-            }
+        // The notification state is written under the lease: a run that
+        // lost it leaves the telling to the run that took it.
+        if report.as_ref().map_or(true, |r| r.lease_lost.is_none()) {
+            record.notifications =
+                notify::notify(&pipeline, &store, &record, report.as_ref().ok()).await;
+        }
+        if let Some(lineage) = &lineage {
+            record.lineage = match &report {
+                Ok(report) => lineage.finish(&store, report).await,
+                Err(e) => lineage.fail(&format!("{e:#}")).await,
+            };
         }
         if let Err(e) = record.save(&store).await {
             tracing::warn!("{e:#}");

@@ -43,6 +43,10 @@ struct EndpointState {
     endpoint: String,
     /// `dataset partition` → what it was told.
     failing: BTreeMap<String, Told>,
+    /// Since when runs fail as a whole (the store, the config), if they do
+    /// and the endpoint was told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run_failing: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,6 +83,9 @@ struct Seen {
     healthy: BTreeSet<String>,
     /// `dataset partition` of every partition the pipeline expects.
     expected: BTreeSet<String>,
+    /// Whether the run got as far as a report: if not, nothing is known of
+    /// its partitions.
+    reported: bool,
     warnings: Vec<Concerned>,
 }
 
@@ -97,14 +104,15 @@ fn key(dataset: &str, partition: &str) -> String {
 }
 
 impl Seen {
-    fn of(report: &Report) -> Seen {
+    fn of(report: Option<&Report>) -> Seen {
         let mut seen = Seen {
             failing: BTreeMap::new(),
             healthy: BTreeSet::new(),
             expected: BTreeSet::new(),
+            reported: report.is_some(),
             warnings: vec![],
         };
-        for d in &report.datasets {
+        for d in report.iter().flat_map(|r| &r.datasets) {
             for p in &d.partitions {
                 let k = key(&d.dataset, &p.partition);
                 seen.expected.insert(k.clone());
@@ -165,13 +173,15 @@ fn endpoint_id(n: &Notify) -> String {
 }
 
 /// Sends this run's notifications to every `[[notify]]` endpoint and
-/// updates the state; returns what was sent. Never fails: a store or
-/// endpoint that fails is logged and recorded.
+/// updates the state; returns what was sent. `report` is `None` for a run
+/// that failed as a whole (`record.error` says why): that is a failure of
+/// its own, told once, and recovered from by the next run that completes.
+/// Never fails: a store or endpoint that fails is logged and recorded.
 pub async fn notify(
     pipeline: &Pipeline,
     store: &Store,
     record: &RunRecord,
-    report: &Report,
+    report: Option<&Report>,
 ) -> Vec<Delivery> {
     let endpoints = &pipeline.operations.notify;
     if endpoints.is_empty() {
@@ -231,7 +241,9 @@ async fn notify_endpoint(
     state.endpoint = n.endpoint.shown();
     // Partitions the pipeline no longer has (a dataset removed, the end
     // moved) can neither fail nor recover: forgotten.
-    state.failing.retain(|k, _| seen.expected.contains(k));
+    if seen.reported {
+        state.failing.retain(|k, _| seen.expected.contains(k));
+    }
     let mut deliveries = Vec::new();
     let mut send = async |event: NotifyEvent, partitions: &[Concerned], extra: Value| {
         let body = message(n.kind, event, context, partitions, extra);
@@ -240,6 +252,30 @@ async fn notify_endpoint(
         deliveries.push(d);
         ok
     };
+
+    // The run itself failing, and working again.
+    match (&record.error, state.run_failing) {
+        (Some(error), None) => {
+            let told = !n.wants(NotifyEvent::Failure)
+                || send(NotifyEvent::Failure, &[], json!({ "error": error })).await;
+            if told {
+                state.run_failing = Some(now);
+            }
+        }
+        (None, Some(since)) if seen.reported => {
+            let told = !n.wants(NotifyEvent::Recovery)
+                || send(
+                    NotifyEvent::Recovery,
+                    &[],
+                    json!({ "failing_since": since }),
+                )
+                .await;
+            if told {
+                state.run_failing = None;
+            }
+        }
+        _ => {}
+    }
 
     // Failures: new ones, and reminders of old ones.
     let mut new = Vec::new();
@@ -400,6 +436,13 @@ fn summary(
     let pipeline = &context.pipeline;
     let n = partitions.len();
     let mut text = match event {
+        NotifyEvent::Failure if n == 0 => format!(
+            "Strata {pipeline}: the run failed: {}",
+            extra["error"].as_str().unwrap_or("unknown error")
+        ),
+        NotifyEvent::Recovery if n == 0 => {
+            format!("Strata {pipeline}: runs complete again")
+        }
         NotifyEvent::Failure => {
             let again = partitions.iter().filter(|p| p.reminder).count();
             if again == n {
