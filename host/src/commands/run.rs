@@ -242,6 +242,44 @@ impl Signal {
     }
 }
 
+/// The signals that stop a run, as they arrive.
+struct Listener {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Listener {
+    fn new() -> Result<Listener> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Listener {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Listener {})
+    }
+
+    async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => Signal::Term,
+                _ = self.int.recv() => Signal::Int,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Signal::Int
+        }
+    }
+}
+
 /// SIGTERM and SIGINT, listened for in the background: the first asks for
 /// a graceful stop, a second ends the process at once.
 struct Signals {
@@ -251,17 +289,12 @@ struct Signals {
 
 impl Signals {
     fn install() -> Result<Signals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
+        let mut listener = Listener::new()?;
         let (tx, stop) = watch::channel(false);
         let first = Arc::new(OnceLock::new());
         let seen = first.clone();
         tokio::spawn(async move {
-            let signal = tokio::select! {
-                _ = term.recv() => Signal::Term,
-                _ = int.recv() => Signal::Int,
-            };
+            let signal = listener.next().await;
             let _ = seen.set(signal);
             let _ = tx.send(true);
             tracing::warn!(
@@ -269,10 +302,7 @@ impl Signals {
                  (send it again to stop at once)",
                 signal.name()
             );
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
+            listener.next().await;
             tracing::error!(
                 "stopping at once: partitions being computed are left uncommitted \
                  (the next run computes them), the lease expires by itself"

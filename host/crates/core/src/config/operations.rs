@@ -98,6 +98,9 @@ impl NotifyEvent {
 pub struct Endpoint {
     /// The URL; `${NAME}` is read from the environment when sending.
     pub url: Template,
+    /// The URL as written in the config (`${NAME}` unexpanded): it names
+    /// the endpoint and holds no secret.
+    pub written: String,
     /// The environment variables the URL reads.
     pub env: Vec<String>,
     /// One attempt, connection and body included.
@@ -256,6 +259,7 @@ pub(super) fn parse(
         };
         Ok(Endpoint {
             url: template,
+            written: url.get_ref().clone(),
             env,
             timeout: match timeout {
                 Some(t) => duration(t, &format!("{table}.timeout"))?,

@@ -39,7 +39,8 @@ struct NotifyState {
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct EndpointState {
-    /// The endpoint as shown (secrets as `***`), for people reading the file.
+    /// The endpoint's URL as written (`${NAME}` unexpanded), for people
+    /// reading the file.
     endpoint: String,
     /// `dataset partition` → what it was told.
     failing: BTreeMap<String, Told>,
@@ -168,7 +169,7 @@ fn warns(c: &strata_core::manifest::CheckResult) -> bool {
 /// A stable name for an endpoint in the state file: its kind and URL as
 /// written (`${NAME}` unexpanded, so no secret is hashed or stored).
 fn endpoint_id(n: &Notify) -> String {
-    let written = n.endpoint.shown();
+    let written = &n.endpoint.written;
     sha256_hex(format!("{}\n{written}", n.kind.name()).as_bytes())[..16].to_owned()
 }
 
@@ -238,7 +239,7 @@ async fn notify_endpoint(
     poster: &Poster,
     now: DateTime<Utc>,
 ) -> (EndpointState, Vec<Delivery>) {
-    state.endpoint = n.endpoint.shown();
+    state.endpoint = n.endpoint.written.clone();
     // Partitions the pipeline no longer has (a dataset removed, the end
     // moved) can neither fail nor recover: forgotten.
     if seen.reported {
