@@ -25,7 +25,7 @@ fn a_failure_is_notified_once_and_its_recovery_when_fresh_again() {
     let ws = raw_pipeline(&api.base, 3, &webhook(&api.base, ""));
     let mut logs = String::new();
 
-    let first = run(&ws, &["-v"]);
+    let first = run(&ws, &["-vv"]);
     assert_eq!(first.code, Some(1), "{}", first.stderr);
     logs.push_str(&first.stderr);
     let posts = api.posts();
