@@ -106,7 +106,11 @@ impl RunCommand {
         };
         tracing::debug!("holding the run lease: {}", lease.record().await);
 
-        let mut record = RunRecord::start(&pipeline.path.display().to_string(), self.recorded());
+        let mut options_given = self.recorded();
+        if let Some(at) = global.now {
+            options_given.insert("now".into(), json!(at.to_string()));
+        }
+        let mut record = RunRecord::start(&pipeline.path.display().to_string(), options_given);
         if let Err(e) = record.save(&store).await {
             tracing::warn!("{e:#}; the run goes on without its record");
         }
