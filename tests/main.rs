@@ -7,6 +7,7 @@ mod http_source;
 mod layers;
 mod manifests;
 mod object_stores;
+mod operations;
 mod pipeline;
 mod polyglot;
 mod reliability;

@@ -2,6 +2,7 @@
 
 mod check;
 mod gc;
+mod history;
 mod invalidate;
 mod plugin;
 mod run;
@@ -47,6 +48,7 @@ enum Command {
     Invalidate(invalidate::InvalidateCommand),
     Verify(verify::VerifyCommand),
     Gc(gc::GcCommand),
+    History(history::HistoryCommand),
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
 }
@@ -75,6 +77,21 @@ pub(crate) struct GlobalOptions {
     /// Plan as if it were this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, UTC) instead of now.
     #[arg(long, global = true, value_name = "TIME", value_parser = parse_time, env = "STRATA_NOW")]
     pub now: Option<NaiveDateTime>,
+    /// Log lines as text, or as one JSON object per line (for log shippers).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "STRATA_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
 }
 
 impl GlobalOptions {
@@ -89,12 +106,14 @@ impl GlobalOptions {
             tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| {
                 tracing_subscriber::EnvFilter::new(format!("{level},cranelift=warn,wasmtime=warn"))
             });
-        tracing_subscriber::fmt()
+        let logs = tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
-            .with_target(false)
-            .without_time()
-            .init();
+            .with_target(false);
+        match self.log_format {
+            LogFormat::Text => logs.without_time().init(),
+            LogFormat::Json => logs.json().with_current_span(false).init(),
+        }
     }
 
     pub(crate) fn load_pipeline(&self) -> Result<Pipeline> {
@@ -179,6 +198,7 @@ impl Cli {
             Command::Invalidate(c) => c.execute(&self.global).await,
             Command::Verify(c) => c.execute(&self.global).await,
             Command::Gc(c) => c.execute(&self.global).await,
+            Command::History(c) => c.execute(&self.global).await,
             Command::Plugin(c) => c.execute(&self.global).await,
         }
     }

@@ -1,13 +1,22 @@
-//! `host run`: bring every partition up to date.
+//! `host run`: bring every partition up to date, and leave a trace of it:
+//! a run record in the store, notifications, lineage events, metrics.
+//! SIGTERM and SIGINT stop a run gracefully.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Args;
 use serde_json::json;
+use tokio::sync::watch;
 
+use strata_engine::ops::history::{self, RunRecord};
+use strata_engine::ops::lineage::Lineage;
+use strata_engine::ops::{metrics, notify};
 use strata_engine::{self as engine, Outcome, Report, RunOptions, Scope};
 
 use super::{GlobalOptions, LeaseOptions, Selection};
@@ -17,7 +26,9 @@ use super::{GlobalOptions, LeaseOptions, Selection};
 /// Datasets run in dependency order; partitions of one dataset in parallel.
 /// A failed partition blocks only what reads it: the run goes on and exits
 /// with status 1. Exit status 0 means every expected partition is fresh or
-/// waiting for its data.
+/// waiting for its data. SIGTERM or SIGINT lets the partitions being
+/// computed finish and commit, starts no new ones, writes the run record
+/// and exits with 143 or 130 (a second signal stops at once).
 #[derive(Args)]
 pub(super) struct RunCommand {
     #[command(flatten)]
@@ -39,39 +50,49 @@ pub(super) struct RunCommand {
     /// Keep running: start a new run this long after the previous one started (e.g. 15m, 1h).
     #[arg(long, value_name = "DURATION", value_parser = strata_core::units::parse_duration)]
     every: Option<Duration>,
+    /// After each run, write Prometheus metrics to FILE (through a temp file
+    /// and a rename, for node_exporter's textfile collector).
+    #[arg(long, value_name = "FILE")]
+    metrics_file: Option<PathBuf>,
     #[command(flatten)]
     lease: LeaseOptions,
 }
 
 impl RunCommand {
     pub(super) async fn execute(self, global: &GlobalOptions) -> Result<ExitCode> {
+        let signals = Signals::install()?;
         let Some(every) = self.every else {
-            return self.once(global).await;
+            return self.once(global, &signals).await;
         };
         loop {
             let started = Instant::now();
-            match self.once(global).await {
-                Ok(_) => {}
-                Err(e) => tracing::error!("run failed: {e:#}"),
+            // A failed iteration does not end the loop: the next one may
+            // find the store, the network or the config fixed.
+            if let Err(e) = self.once(global, &signals).await {
+                tracing::error!("run failed: {e:#}");
+            }
+            if let Some(signal) = signals.received() {
+                return Ok(signal.exit_code());
             }
             let next = every.saturating_sub(started.elapsed());
             tracing::info!("next run in {}s", next.as_secs());
             tokio::select! {
                 _ = tokio::time::sleep(next) => {}
-                _ = tokio::signal::ctrl_c() => {
-                    tracing::info!("interrupted; stopping");
-                    return Ok(ExitCode::SUCCESS);
+                signal = signals.wait() => {
+                    tracing::info!("{}: stopping between runs", signal.name());
+                    return Ok(signal.exit_code());
                 }
             }
         }
     }
 
-    async fn once(&self, global: &GlobalOptions) -> Result<ExitCode> {
+    async fn once(&self, global: &GlobalOptions, signals: &Signals) -> Result<ExitCode> {
         // Read the config every time: a swapped plugin or a new dataset is
         // picked up by the next scheduled run.
         let pipeline = global.load_pipeline()?;
         let store = global.open_store(&pipeline)?;
-        let mut scope = Scope::new(global.now());
+        let now = global.now();
+        let mut scope = Scope::new(now);
         self.selection.apply(&pipeline, &mut scope)?;
         scope.verify = self.verify;
         let mut options = RunOptions::new(scope);
@@ -81,24 +102,102 @@ impl RunCommand {
             options.jobs = jobs.max(1);
         }
         options.retry_failed = self.retry_failed;
-        let lease = self.lease.acquire(&store).await?;
+        options.stop = Some(signals.receiver());
+        let lease = tokio::select! {
+            lease = self.lease.acquire(&store) => lease?,
+            signal = signals.wait() => {
+                tracing::info!("{}: stopping before the run started", signal.name());
+                return Ok(signal.exit_code());
+            }
+        };
         tracing::debug!("holding the run lease: {}", lease.record().await);
+
+        let mut options_given = self.recorded();
+        if let Some(at) = global.now {
+            options_given.insert("now".into(), json!(at.to_string()));
+        }
+        let mut record = RunRecord::start(&pipeline.path.display().to_string(), options_given);
+        if let Err(e) = record.save(&store).await {
+            tracing::warn!("{e:#}; the run goes on without its record");
+        }
+        tracing::info!("run {}", record.id);
+        let lineage = Lineage::new(&pipeline, &store, &record.id).map(Arc::new);
+        let starts = lineage.clone().map(|lineage| {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            options.started = Some(tx);
+            tokio::spawn(async move {
+                while let Some(dataset) = rx.recv().await {
+                    lineage.start(&dataset).await;
+                }
+            })
+        });
+
         let started = Instant::now();
         let report = engine::run(&pipeline, &store, &options, lease.fence()).await;
+        // Every START is out before the end events.
+        options.started = None;
+        if let Some(starts) = starts {
+            let _ = starts.await;
+        }
+
+        record.stopped_by = signals.received().map(|s| s.name().to_owned());
+        record.finish(
+            report.as_ref().ok(),
+            report.as_ref().err().map(|e| format!("{e:#}")),
+        );
+        // The notification state is written under the lease: a run that
+        // lost it leaves the telling to the run that took it.
+        if report.as_ref().map_or(true, |r| r.lease_lost.is_none()) {
+            record.notifications =
+                notify::notify(&pipeline, &store, &record, report.as_ref().ok()).await;
+        }
+        if let Some(lineage) = &lineage {
+            record.lineage = match &report {
+                Ok(report) => lineage.finish(&store, report).await,
+                Err(e) => lineage.fail(&format!("{e:#}")).await,
+            };
+        }
+        if let Err(e) = record.save(&store).await {
+            tracing::warn!("{e:#}");
+        }
+        history::prune(&store, pipeline.operations.history.keep).await;
         lease.release().await?;
+
+        if let Some(path) = &self.metrics_file {
+            match engine::status(&pipeline, &store, &Scope::new(now)).await {
+                Ok(status) => {
+                    let text =
+                        metrics::render(&pipeline, &status, now, &record, report.as_ref().ok());
+                    if let Err(e) = metrics::write_atomically(path, &text) {
+                        tracing::error!("{e:#}");
+                    }
+                }
+                Err(e) => tracing::error!("metrics not written: {e:#}"),
+            }
+        }
+
         let report = report?;
         if let Some(lost) = &report.lease_lost {
             if self.json {
-                println!("{}", serde_json::to_string_pretty(&summary_json(&report))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary_json(&report, &record.id))?
+                );
             }
             anyhow::bail!(
                 "{lost}; partitions committed before are complete, `host gc` removes the rest"
             );
         }
         if self.json {
-            println!("{}", serde_json::to_string_pretty(&summary_json(&report))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&summary_json(&report, &record.id))?
+            );
         } else {
             print_summary(&report, started.elapsed());
+        }
+        if let Some(signal) = signals.received() {
+            return Ok(signal.exit_code());
         }
         Ok(if report.ok() {
             ExitCode::SUCCESS
@@ -106,9 +205,143 @@ impl RunCommand {
             ExitCode::from(1)
         })
     }
+
+    /// The options as the run record keeps them.
+    fn recorded(&self) -> BTreeMap<String, serde_json::Value> {
+        let s = &self.selection;
+        let mut out = BTreeMap::new();
+        let mut put = |k: &str, v: serde_json::Value| {
+            if !v.is_null() {
+                out.insert(k.to_owned(), v);
+            }
+        };
+        put("from", json!(s.from.map(|t| t.to_string())));
+        put("to", json!(s.to.map(|t| t.to_string())));
+        if !s.datasets.is_empty() {
+            put("datasets", json!(s.datasets));
+        }
+        put("jobs", json!(self.jobs));
+        put("verify", json!(self.verify));
+        put("every", json!(self.every.map(strata_core::units::human)));
+        put("metrics_file", json!(self.metrics_file));
+        out
+    }
 }
 
-fn summary_json(report: &Report) -> serde_json::Value {
+/// A signal that stops a run.
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    Term,
+    Int,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Term => "SIGTERM",
+            Signal::Int => "SIGINT",
+        }
+    }
+
+    /// 128 + the signal's number, as shells report a process it ended.
+    fn exit_code(self) -> ExitCode {
+        ExitCode::from(match self {
+            Signal::Term => 143,
+            Signal::Int => 130,
+        })
+    }
+}
+
+/// The signals that stop a run, as they arrive.
+struct Listener {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Listener {
+    fn new() -> Result<Listener> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Listener {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Listener {})
+    }
+
+    async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => Signal::Term,
+                _ = self.int.recv() => Signal::Int,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Signal::Int
+        }
+    }
+}
+
+/// SIGTERM and SIGINT, listened for in the background: the first asks for
+/// a graceful stop, a second ends the process at once.
+struct Signals {
+    stop: watch::Receiver<bool>,
+    first: Arc<OnceLock<Signal>>,
+}
+
+impl Signals {
+    fn install() -> Result<Signals> {
+        let mut listener = Listener::new()?;
+        let (tx, stop) = watch::channel(false);
+        let first = Arc::new(OnceLock::new());
+        let seen = first.clone();
+        tokio::spawn(async move {
+            let signal = listener.next().await;
+            let _ = seen.set(signal);
+            let _ = tx.send(true);
+            tracing::warn!(
+                "{}: finishing the partitions being computed, starting no new ones \
+                 (send it again to stop at once)",
+                signal.name()
+            );
+            listener.next().await;
+            tracing::error!(
+                "stopping at once: partitions being computed are left uncommitted \
+                 (the next run computes them), the lease expires by itself"
+            );
+            std::process::exit(match signal {
+                Signal::Term => 143,
+                Signal::Int => 130,
+            });
+        });
+        Ok(Signals { stop, first })
+    }
+
+    fn receiver(&self) -> watch::Receiver<bool> {
+        self.stop.clone()
+    }
+
+    fn received(&self) -> Option<Signal> {
+        self.first.get().copied()
+    }
+
+    /// Resolves when the first signal arrives.
+    async fn wait(&self) -> Signal {
+        let mut stop = self.stop.clone();
+        let _ = stop.wait_for(|s| *s).await;
+        self.received().unwrap_or(Signal::Term)
+    }
+}
+
+fn summary_json(report: &Report, run: &str) -> serde_json::Value {
     let datasets: Vec<_> = report
         .datasets
         .iter()
@@ -164,8 +397,10 @@ fn summary_json(report: &Report) -> serde_json::Value {
         })
         .collect();
     json!({
-        "ok": report.ok(),
+        "ok": report.ok() && !report.stopped,
+        "run": run,
         "lease_lost": report.lease_lost,
+        "stopped": report.stopped,
         "datasets": datasets,
     })
 }

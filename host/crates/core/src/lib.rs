@@ -5,7 +5,8 @@
 //!
 //! - [`id`], [`period`], [`units`], [`template`]: what datasets, periods,
 //!   durations, sizes and period templates are.
-//! - [`config`]: pipeline.toml, parsed and checked.
+//! - [`config`]: pipeline.toml, parsed and checked; [`secrets`]: `${NAME}`
+//!   values from the environment, and their redaction.
 //! - [`manifest`]: the `_manifest.json` format, the only thing trusted
 //!   about a partition.
 //! - [`planner`]: partition keys and what every partition needs, decided
@@ -16,6 +17,7 @@ pub mod id;
 pub mod manifest;
 pub mod period;
 pub mod planner;
+pub mod secrets;
 pub mod template;
 pub mod units;
 

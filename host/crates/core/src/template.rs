@@ -81,6 +81,15 @@ pub enum EnvMode<'a> {
     Redact,
 }
 
+impl EnvMode<'_> {
+    fn value(&self, name: &str) -> String {
+        match self {
+            EnvMode::Resolve(values) => values.get(name).cloned().unwrap_or_default(),
+            EnvMode::Redact => "***".to_owned(),
+        }
+    }
+}
+
 impl Template {
     /// Parses a template; a malformed `${…}` or strftime format is an error.
     pub fn parse(text: &str) -> Result<Template, String> {
@@ -141,6 +150,20 @@ impl Template {
         })
     }
 
+    /// The text of a template that names no period (an endpoint's URL),
+    /// with `${NAME}` resolved or redacted; `None` if it names a period.
+    pub fn render_without_period(&self, env: &EnvMode) -> Option<String> {
+        let mut out = String::new();
+        for piece in &self.0 {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Period(_) => return None,
+                Piece::Env(name) => out.push_str(&env.value(name)),
+            }
+        }
+        Some(out)
+    }
+
     /// The text for `period`, with `${NAME}` resolved or redacted.
     pub fn render(&self, period: &Period, env: &EnvMode) -> String {
         let mut out = String::new();
@@ -148,12 +171,7 @@ impl Template {
             match piece {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Period(token) => out.push_str(&token.render(period)),
-                Piece::Env(name) => match env {
-                    EnvMode::Resolve(values) => {
-                        out.push_str(values.get(name).map(String::as_str).unwrap_or_default())
-                    }
-                    EnvMode::Redact => out.push_str("***"),
-                },
+                Piece::Env(name) => out.push_str(&env.value(name)),
             }
         }
         out

@@ -5,13 +5,15 @@
 //! protocol. A failed partition blocks only what reads it; the run goes on.
 //!
 //! `status` is the same walk without the computing: it plans every dataset
-//! from the store as it is and changes nothing.
+//! from the store as it is and changes nothing. [`ops`] is what surrounds
+//! a run left unattended: its record, notifications, metrics, lineage.
 
 mod checks;
 mod execute;
 mod failure;
 mod failure_book;
 mod observe;
+pub mod ops;
 mod partition;
 mod report;
 pub mod schema;

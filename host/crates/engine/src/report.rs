@@ -101,6 +101,9 @@ pub struct Report {
     /// committing: why, and who holds it now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lease_lost: Option<String>,
+    /// Set when a graceful stop was asked for during the run: partitions
+    /// not started by then are reported skipped.
+    pub stopped: bool,
 }
 
 impl Report {

@@ -79,6 +79,11 @@ pub struct RunOptions {
     /// `host check`: evaluate the checks of every published partition in
     /// scope, computing no data.
     pub checks_only: bool,
+    /// Set to true to stop gracefully: no new partition starts, those
+    /// running finish and commit, the report says `stopped`.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Told the id of each dataset as its first partition starts.
+    pub started: Option<tokio::sync::mpsc::UnboundedSender<DatasetId>>,
 }
 
 impl RunOptions {
@@ -92,7 +97,14 @@ impl RunOptions {
             progress: false,
             retry_failed: false,
             checks_only: false,
+            stop: None,
+            started: None,
         }
+    }
+
+    /// Whether a graceful stop was asked for.
+    pub fn stopping(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| *s.borrow())
     }
 }
 
@@ -102,6 +114,7 @@ pub async fn status(pipeline: &Pipeline, store: &Store, scope: &Scope) -> Result
     let mut report = Report {
         datasets: vec![],
         lease_lost: None,
+        stopped: false,
     };
     for dataset in &pipeline.datasets {
         let plan = walk.plan(dataset).await?;
@@ -130,16 +143,18 @@ pub async fn run(
     let mut report = Report {
         datasets: vec![],
         lease_lost: None,
+        stopped: false,
     };
     for dataset in &pipeline.datasets {
         let mut plan = walk.plan(dataset).await?;
         if options.checks_only {
             plan.recheck_published();
         }
-        // A run that lost its lease only reports what is left undone.
+        // A run that lost its lease, or was stopped, only reports what is
+        // left undone.
         let work = match report.lease_lost {
-            None => plan.work(&options.scope, walk.period_of()),
-            Some(_) => vec![],
+            None if !options.stopping() => plan.work(&options.scope, walk.period_of()),
+            _ => vec![],
         };
         let mut outcomes = HashMap::new();
         if !work.is_empty() {
@@ -153,8 +168,13 @@ pub async fn run(
             )
             .await;
             let bar = progress_bar(&dataset.id, work.len(), options.progress);
+            if let Some(started) = &options.started {
+                let _ = started.send(dataset.id.clone());
+            }
             let plan = &plan;
             let computed: Vec<(usize, Done)> = futures::stream::iter(work)
+                // Checked as each partition is about to start.
+                .take_while(|_| std::future::ready(!options.stopping()))
                 .map(|i| {
                     let job = job.clone();
                     let planned = plan.partitions[i].clone();
@@ -235,6 +255,7 @@ pub async fn run(
         }
         report.datasets.push(settled.report);
     }
+    report.stopped = options.stopping();
     Ok(report)
 }
 

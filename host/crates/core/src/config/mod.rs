@@ -15,10 +15,14 @@ use toml::Spanned;
 
 mod checks;
 mod http;
+mod operations;
 mod source;
 
 pub use checks::{Check, CheckKind, Severity};
 pub use http::{CompiledHttp, HttpSpec, Method, Pagination, Pairs};
+pub use operations::{
+    Endpoint, History, Lineage, LineageTarget, Notify, NotifyEvent, NotifyKind, Operations,
+};
 pub use source::{FilesSpec, SourceSpec};
 
 use crate::id::{DatasetId, valid_segment};
@@ -127,6 +131,8 @@ pub struct Pipeline {
     pub partitions: Partitioning,
     /// In dependency order: every dataset after its inputs.
     pub datasets: Vec<Dataset>,
+    /// `[[notify]]`, `[history]`, `[lineage]`.
+    pub operations: Operations,
 }
 
 impl Pipeline {
@@ -155,6 +161,10 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     datasets: Vec<Spanned<RawDataset>>,
+    #[serde(default)]
+    notify: Vec<Spanned<operations::RawNotify>>,
+    history: Option<Spanned<operations::RawHistory>>,
+    lineage: Option<Spanned<operations::RawLineage>>,
 }
 
 #[derive(Deserialize)]
@@ -395,12 +405,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
         ));
     }
     let datasets = ctx.dependency_order(datasets)?;
+    let line_of = |offset| ctx.line_of(offset);
+    let operations = operations::parse(raw.notify, raw.history, raw.lineage, &dir, &line_of)
+        .map_err(|(line, m)| ctx.at(line, m))?;
     Ok(Pipeline {
         path: path.to_owned(),
         dir,
         store,
         partitions,
         datasets,
+        operations,
     })
 }
 

@@ -27,11 +27,9 @@
 
 mod exchange;
 mod pages;
-mod redact;
 mod request;
 mod retry;
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use anyhow::{Result, anyhow, bail};
@@ -40,9 +38,9 @@ use url::Url;
 
 use strata_core::config::{CompiledHttp, HttpSpec};
 use strata_core::period::Period;
+use strata_core::secrets::Redactor;
 
 use self::pages::PageState;
-use self::redact::Redactor;
 use super::{Fetch, FetchedFile, Source};
 
 /// A built http source: one per dataset and run, shared by its periods.
@@ -94,22 +92,12 @@ impl HttpSource {
 
     /// Reads the environment variables the spec names.
     fn environment(&self) -> Result<Redactor> {
-        let mut values = HashMap::new();
-        for (name, place) in &self.compiled.env {
-            match std::env::var(name) {
-                Ok(v) => {
-                    values.insert(name.clone(), v);
-                }
-                Err(std::env::VarError::NotPresent) => bail!(
-                    "environment variable {name} is not set ({place} reads it as ${{{name}}}); \
-                     set it in the environment of `host`"
-                ),
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    bail!("environment variable {name} ({place}) is not valid UTF-8")
-                }
-            }
-        }
-        Ok(Redactor::new(values))
+        let names = self
+            .compiled
+            .env
+            .iter()
+            .map(|(n, p)| (n.as_str(), p.as_str()));
+        Redactor::from_env(names).map_err(|e| anyhow!(e))
     }
 }
 

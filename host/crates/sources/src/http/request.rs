@@ -7,11 +7,11 @@ use url::Url;
 
 use strata_core::config::Pagination;
 use strata_core::period::Period;
+use strata_core::secrets::Redactor;
 use strata_core::template::EnvMode;
 
 use super::HttpSource;
 use super::pages::PageState;
-use super::redact::Redactor;
 
 impl HttpSource {
     /// The request for the first page of a period.

@@ -8,11 +8,11 @@ use anyhow::{Result, bail};
 use reqwest::header::HeaderValue;
 
 use strata_core::config::Method;
+use strata_core::secrets::Redactor;
 use strata_core::units::human;
 
 use super::HttpSource;
 use super::exchange::{Failure, Response};
-use super::redact::Redactor;
 use super::request::Request;
 
 impl HttpSource {
