@@ -104,8 +104,8 @@ pub struct CheckResult {
     pub label: String,
     pub severity: crate::config::Severity,
     pub passed: bool,
-    /// Rows that break the check (for `row_count`, `volume` and `schema`:
-    /// 0 or 1).
+    /// Rows that break the check (for `row_count` and `volume`: 0 or 1;
+    /// for `schema`: the columns that differ).
     pub violations: u64,
     /// What it found, for people: "3 of 120 rows have currency outside [EUR, USD]".
     pub message: String,

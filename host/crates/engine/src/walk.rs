@@ -504,10 +504,7 @@ impl<'a> Walk<'a> {
         let builtins: Vec<&strata_core::config::Check> = dataset
             .checks
             .iter()
-            .filter(|c| {
-                c.kind.per_partition()
-                    && !matches!(c.kind, strata_core::config::CheckKind::Plugin { .. })
-            })
+            .filter(|c| checks::builtin::is_builtin(&c.kind))
             .collect();
         if builtins.is_empty() {
             return Ok(());

@@ -7,17 +7,8 @@
 //! partition) are evaluated elsewhere and must not be given to
 //! [`Evaluator`]; see [`is_builtin`].
 
-#![cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        reason = "the partition runner calls it once checks are wired in"
-    )
-)]
-
-use std::collections::HashSet;
-use std::collections::hash_map::{Entry, HashMap};
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::collections::{BinaryHeap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -30,7 +21,7 @@ use arrow::compute::{CastOptions, and, cast_with_options, filter, not, or, take}
 use arrow::datatypes::{DataType, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
-use arrow::row::{RowConverter, SortField};
+use arrow::row::{RowConverter, Rows, SortField};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::Value;
 use strata_core::config::{Check, CheckKind, Severity};
@@ -237,11 +228,9 @@ impl State {
                 .map_err(|e| format!("cannot compare rows of {}: {e}", names.join(", ")))?;
                 State::Unique(Box::new(Unique {
                     inputs,
+                    rows: converter.empty_rows(0, 0),
                     converter,
-                    seen: KeySet::default(),
-                    duplicates: 0,
-                    sample_keys: vec![],
-                    samples: vec![],
+                    keys: Keys::default(),
                 }))
             }
             CheckKind::AcceptedValues { column, values } => {
@@ -499,11 +488,9 @@ impl NotNull {
 struct Unique {
     inputs: Vec<Input>,
     converter: RowConverter,
-    seen: KeySet,
-    duplicates: u64,
-    /// The row-encoded keys of `samples`, to keep them distinct.
-    sample_keys: Vec<Box<[u8]>>,
-    samples: Vec<String>,
+    /// A batch's keys row-encoded; the buffer is reused batch to batch.
+    rows: Rows,
+    keys: Keys,
 }
 
 impl Unique {
@@ -513,128 +500,172 @@ impl Unique {
             .iter()
             .map(|i| i.get(batch))
             .collect::<Result<Vec<_>, _>>()?;
-        let rows = self
-            .converter
-            .convert_columns(&arrays)
+        self.rows.clear();
+        self.converter
+            .append(&mut self.rows, &arrays)
             .map_err(arrow_error)?;
         // A key with a null in it equals no other key (as in SQL).
         let nulls = NullBuffer::union_many(arrays.iter().map(|a| a.nulls()));
-        for (i, row) in rows.iter().enumerate() {
-            if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
-                continue;
-            }
-            let key = row.as_ref();
-            if self.seen.insert(key) {
-                continue;
-            }
-            self.duplicates += 1;
-            if self.samples.len() < MAX_SAMPLES && !self.sample_keys.iter().any(|k| **k == *key) {
-                self.sample_keys.push(key.into());
-                let text = self
-                    .inputs
-                    .iter()
-                    .zip(&arrays)
-                    .map(|(input, array)| format!("{}={}", input.name, display(array, i)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                self.samples.push(clip(text));
+        for (i, row) in self.rows.iter().enumerate() {
+            if nulls.as_ref().is_none_or(|n| n.is_valid(i)) {
+                self.keys.push(row.as_ref());
             }
         }
         Ok(())
     }
 
-    fn finish(self, rows: u64) -> Outcome {
+    fn finish(mut self, rows: u64) -> Outcome {
         let names = self
             .inputs
             .iter()
             .map(|i| i.name.as_str())
             .collect::<Vec<_>>();
-        let key = match names.as_slice() {
-            [one] => format!("value of {one}"),
-            many => format!("combination of ({})", many.join(", ")),
-        };
-        if self.duplicates == 0 {
+        if self.keys.overflow {
+            return Outcome::fail(
+                0,
+                format!(
+                    "more than {} rows with a key: too many for `unique` in one partition",
+                    u32::MAX
+                ),
+                vec![],
+            );
+        }
+        let (repeated, firsts) = self.keys.repeats(MAX_SAMPLES);
+        if repeated == 0 {
             let what = match names.as_slice() {
                 [one] => (*one).to_owned(),
                 many => format!("({})", many.join(", ")),
             };
-            Outcome::pass(format!("every {what} is unique ({})", count(rows)))
-        } else {
-            Outcome::fail(
-                self.duplicates,
-                format!(
-                    "{} of {rows} rows repeat a {key} already seen",
-                    self.duplicates
-                ),
-                self.samples,
-            )
+            return Outcome::pass(format!("every {what} is unique ({})", count(rows)));
         }
+        let key = match names.as_slice() {
+            [one] => format!("value of {one}"),
+            many => format!("combination of ({})", many.join(", ")),
+        };
+        // The sampled keys, decoded from their row bytes.
+        let parser = self.converter.parser();
+        let decoded = self
+            .converter
+            .convert_rows(firsts.iter().map(|&k| parser.parse(self.keys.key(k))));
+        let samples = match decoded {
+            Ok(arrays) => (0..firsts.len())
+                .map(|i| {
+                    let text = names
+                        .iter()
+                        .zip(&arrays)
+                        .map(|(name, array)| format!("{name}={}", display(array, i)))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    clip(text)
+                })
+                .collect(),
+            Err(e) => vec![format!("<{e}>")],
+        };
+        Outcome::fail(
+            repeated,
+            format!("{repeated} of {rows} rows repeat a {key} already seen"),
+            samples,
+        )
     }
 }
 
-/// The keys `unique` has seen: their bytes one after another in an arena,
-/// found by a 64-bit hash. Keys are always compared in full, so a hash
-/// collision costs time, never a wrong answer: a key whose hash an earlier,
-/// different key has goes to `collided`, an ordinary set.
-struct KeySet<S = RandomState> {
+/// The non-null keys `unique` has seen, row-encoded, in arrival order.
+///
+/// Repeats are found once, at the end: the keys' hashes are sorted, so equal
+/// keys become neighbours, and are then compared in full (a hash collision
+/// costs time, never a wrong answer). A sort and a scan touch memory in
+/// order; probing a hash table of millions of keys would cost a cache and
+/// TLB miss per row, several times slower.
+struct Keys<S = RandomState> {
     hasher: S,
-    /// Hash → the first key with that hash, as a range of `arena`.
-    by_hash: HashMap<u64, (usize, usize), BuildHasherDefault<Prehashed>>,
+    /// The keys' bytes, one after another.
     arena: Vec<u8>,
-    collided: HashSet<Box<[u8]>>,
+    /// Where each key ends in `arena` (the first starts at 0).
+    ends: Vec<usize>,
+    /// Per key: the top 32 bits of its hash, then its arrival number.
+    entries: Vec<u64>,
+    /// More keys than arrival numbers fit in 32 bits.
+    overflow: bool,
 }
 
-impl Default for KeySet {
+impl Default for Keys {
     fn default() -> Self {
-        KeySet::with_hasher(RandomState::new())
+        Keys::with_hasher(RandomState::new())
     }
 }
 
-impl<S: BuildHasher> KeySet<S> {
+impl<S: BuildHasher> Keys<S> {
     fn with_hasher(hasher: S) -> Self {
-        KeySet {
+        Keys {
             hasher,
-            by_hash: HashMap::default(),
             arena: Vec::new(),
-            collided: HashSet::new(),
+            ends: Vec::new(),
+            entries: Vec::new(),
+            overflow: false,
         }
     }
 
-    /// Adds a key; false if it was there already.
-    fn insert(&mut self, key: &[u8]) -> bool {
-        match self.by_hash.entry(self.hasher.hash_one(key)) {
-            Entry::Vacant(slot) => {
-                let start = self.arena.len();
-                self.arena.extend_from_slice(key);
-                slot.insert((start, self.arena.len()));
-                true
+    fn push(&mut self, key: &[u8]) {
+        let Ok(number) = u32::try_from(self.ends.len()) else {
+            self.overflow = true;
+            return;
+        };
+        let hash = self.hasher.hash_one(key);
+        self.arena.extend_from_slice(key);
+        self.ends.push(self.arena.len());
+        self.entries.push((hash >> 32) << 32 | u64::from(number));
+    }
+
+    /// The bytes of the key that arrived `number`th.
+    fn key(&self, number: usize) -> &[u8] {
+        let start = number.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.arena[start..self.ends[number]]
+    }
+
+    /// How many keys repeat one that arrived before them, and the arrival
+    /// numbers of up to `limit` distinct repeated keys: those repeated
+    /// earliest, in that order.
+    fn repeats(&mut self, limit: usize) -> (u64, Vec<usize>) {
+        self.entries.sort_unstable();
+        let mut repeated = 0u64;
+        // (arrival of its first repeat, its first arrival), the latest on top.
+        let mut sampled = BinaryHeap::new();
+        // The distinct keys of a run of equal hashes: first arrival, whether
+        // repeated yet.
+        let mut distinct: Vec<(usize, bool)> = Vec::new();
+        for run in self.entries.chunk_by(|a, b| a >> 32 == b >> 32) {
+            if run.len() < 2 {
+                continue;
             }
-            Entry::Occupied(slot) => {
-                let (start, end) = *slot.get();
-                self.arena[start..end] != *key && self.collided.insert(key.into())
+            distinct.clear();
+            // Within a run, keys are in arrival order.
+            for &entry in run {
+                let number = (entry & u64::from(u32::MAX)) as usize;
+                let key = self.key(number);
+                match distinct
+                    .iter_mut()
+                    .find(|(first, _)| self.key(*first) == key)
+                {
+                    None => distinct.push((number, false)),
+                    Some((first, seen)) => {
+                        repeated += 1;
+                        if !*seen {
+                            *seen = true;
+                            sampled.push((number, *first));
+                            if sampled.len() > limit {
+                                sampled.pop();
+                            }
+                        }
+                    }
+                }
             }
         }
-    }
-}
-
-/// The hasher of `KeySet::by_hash`, whose keys are hashes already.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used; this keeps the hasher correct anyway.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+        let mut sampled = sampled.into_vec();
+        sampled.sort_unstable();
+        (
+            repeated,
+            sampled.into_iter().map(|(_, first)| first).collect(),
+        )
     }
 }
 
@@ -2129,29 +2160,32 @@ mod tests {
     }
 
     #[test]
-    fn key_set_compares_keys_in_full() {
+    fn keys_are_compared_in_full() {
         /// Every key hashes alike.
         #[derive(Default)]
         struct Constant;
-        impl Hasher for Constant {
+        impl std::hash::Hasher for Constant {
             fn finish(&self) -> u64 {
                 42
             }
             fn write(&mut self, _: &[u8]) {}
         }
-        let mut set = KeySet::with_hasher(BuildHasherDefault::<Constant>::default());
-        assert!(set.insert(b"a"));
-        assert!(set.insert(b"b"));
-        assert!(set.insert(b"ab"));
-        assert!(!set.insert(b"a"));
-        assert!(!set.insert(b"b"));
-        assert!(!set.insert(b"ab"));
-        assert!(set.insert(b""));
-        assert!(!set.insert(b""));
+        let mut keys = Keys::with_hasher(std::hash::BuildHasherDefault::<Constant>::default());
+        for key in ["a", "b", "ab", "b", "", "a", "ab", "", "b", "c"] {
+            keys.push(key.as_bytes());
+        }
+        assert_eq!(keys.key(2), b"ab");
+        assert_eq!(keys.key(4), b"");
+        // Repeats, in arrival order: "b" at 3 (first at 1), "a" at 5 (first
+        // at 0), "ab" at 6, "" at 7, "b" again at 8.
+        assert_eq!(keys.repeats(2), (5, vec![1, 0]));
 
-        let mut set = KeySet::default();
-        assert!((0..1000u32).all(|i| set.insert(&i.to_le_bytes())));
-        assert!((0..1000u32).all(|i| !set.insert(&i.to_le_bytes())));
+        let mut keys = Keys::default();
+        for i in (0..1000u32).chain((500..1500).rev()) {
+            keys.push(&i.to_le_bytes());
+        }
+        assert_eq!(keys.repeats(3), (500, vec![999, 998, 997]));
+        assert_eq!(Keys::default().repeats(5), (0, vec![]));
     }
 
     #[test]
@@ -2162,198 +2196,5 @@ mod tests {
         assert_eq!(percent(0.5), "50%");
         assert_eq!(percent(0.07), "7%");
         assert_eq!(percent(1.0 / 3.0), "33.3%");
-    }
-
-    #[test]
-    #[ignore]
-    fn perf_tmp() {
-        let n_batches = 150;
-        let size = 65_536;
-        let batches = (0..n_batches)
-            .map(|b| {
-                let base = b * size;
-                batch(vec![
-                    (
-                        "id",
-                        Arc::new(StringArray::from_iter_values(
-                            (0..size).map(|i| format!("tx-{}", base + i)),
-                        )) as ArrayRef,
-                    ),
-                    (
-                        "n",
-                        Arc::new(Int64Array::from_iter_values(
-                            (0..size).map(|i| (base + i) as i64),
-                        )) as ArrayRef,
-                    ),
-                    (
-                        "currency",
-                        Arc::new(StringArray::from_iter_values(
-                            (0..size).map(|i| ["EUR", "USD", "GBP"][i % 3]),
-                        )) as ArrayRef,
-                    ),
-                    (
-                        "amount",
-                        Arc::new(
-                            Decimal128Array::from_iter_values(
-                                (0..size).map(|i| (i % 100_000) as i128),
-                            )
-                            .with_precision_and_scale(12, 2)
-                            .unwrap(),
-                        ) as ArrayRef,
-                    ),
-                ])
-            })
-            .collect::<Vec<_>>();
-        let rows = (n_batches * size) as f64;
-        let columns = columns_of(&batches[0]);
-        let many: Vec<Value> = ["EUR", "USD", "GBP"]
-            .iter()
-            .map(|c| json!(c))
-            .chain((0..27).map(|i| json!(format!("Z{i}"))))
-            .collect();
-        let kinds = [
-            CheckKind::NotNull {
-                columns: names(&["id", "n", "currency", "amount"]),
-            },
-            CheckKind::Unique {
-                columns: names(&["id"]),
-            },
-            CheckKind::Unique {
-                columns: names(&["n"]),
-            },
-            CheckKind::AcceptedValues {
-                column: "currency".into(),
-                values: vec![json!("EUR"), json!("USD"), json!("GBP")],
-            },
-            CheckKind::AcceptedValues {
-                column: "currency".into(),
-                values: many,
-            },
-            range("amount", Some(json!(0)), Some(json!(1000))),
-        ];
-        for kind in kinds {
-            let label = check(kind.clone()).label();
-            let c = check(kind);
-            let start = std::time::Instant::now();
-            let mut e = Evaluator::new(&[&c], &columns, &[]);
-            for b in &batches {
-                e.observe(b).unwrap();
-            }
-            let r = e.finish();
-            let el = start.elapsed();
-            eprintln!(
-                "{label}: {:.1} ns/row ({:?}) {}",
-                el.as_nanos() as f64 / rows,
-                el,
-                r[0].message
-            );
-        }
-    }
-
-    #[test]
-    #[ignore]
-    fn perf_parts_tmp() {
-        let rows = 9_830_400u64;
-        let t = std::time::Instant::now();
-        let mut plain = std::collections::HashSet::new();
-        for i in 0..rows {
-            plain.insert(i);
-        }
-        eprintln!(
-            "HashSet<u64> sip: {:.1} ns/row",
-            t.elapsed().as_nanos() as f64 / rows as f64
-        );
-        let t = std::time::Instant::now();
-        let mut set = KeySet::default();
-        for i in 0..rows {
-            set.insert(&i.to_be_bytes());
-        }
-        eprintln!(
-            "KeySet: {:.1} ns/row",
-            t.elapsed().as_nanos() as f64 / rows as f64
-        );
-        let t = std::time::Instant::now();
-        let mut boxed: HashSet<Box<[u8]>> = HashSet::new();
-        for i in 0..rows {
-            boxed.insert(Box::from(&i.to_be_bytes()[..]));
-        }
-        eprintln!(
-            "HashSet<Box>: {:.1} ns/row",
-            t.elapsed().as_nanos() as f64 / rows as f64
-        );
-        let conv = RowConverter::new(vec![SortField::new(DataType::Int64)]).unwrap();
-        let t = std::time::Instant::now();
-        let mut total = 0;
-        for b in 0..150i64 {
-            let a: ArrayRef = Arc::new(Int64Array::from_iter_values(
-                (0..65_536).map(|i| b * 65_536 + i),
-            ));
-            let r = conv.convert_columns(&[a]).unwrap();
-            total += r.iter().map(|r| r.as_ref().len()).sum::<usize>();
-        }
-        eprintln!(
-            "convert+iter: {:.1} ns/row {total}",
-            t.elapsed().as_nanos() as f64 / rows as f64
-        );
-    }
-
-    #[test]
-    #[ignore]
-    fn perf_mem_tmp() {
-        let rows = 9_830_400u64;
-        let t = std::time::Instant::now();
-        let mut plain = std::collections::HashSet::with_capacity(rows as usize);
-        eprintln!("alloc: {:?}", t.elapsed());
-        let t = std::time::Instant::now();
-        for i in 0..rows {
-            plain.insert(i);
-        }
-        eprintln!(
-            "HashSet<u64> sip reserved: {:.1} ns/row",
-            t.elapsed().as_nanos() as f64 / rows as f64
-        );
-        let t = std::time::Instant::now();
-        for i in 0..rows {
-            plain.insert(i);
-        }
-        eprintln!(
-            "HashSet<u64> sip again (no faults): {:.1} ns/row",
-            t.elapsed().as_nanos() as f64 / rows as f64
-        );
-        let t = std::time::Instant::now();
-        let v = vec![1u8; 400 << 20];
-        eprintln!("touch 400MB: {:?} {}", t.elapsed(), v[12345]);
-    }
-
-    #[test]
-    #[ignore]
-    fn perf_sort_tmp() {
-        let rows = 9_830_400u64;
-        let state = RandomState::new();
-        let t = std::time::Instant::now();
-        let mut v: Vec<(u64, u64)> = (0..rows)
-            .map(|i| (state.hash_one(&i.to_be_bytes()[..]), i * 9))
-            .collect();
-        eprintln!(
-            "hash+push: {:.1} ns/row",
-            t.elapsed().as_nanos() as f64 / rows as f64
-        );
-        let t = std::time::Instant::now();
-        v.sort_unstable();
-        eprintln!(
-            "sort_unstable: {:.1} ns/row {}",
-            t.elapsed().as_nanos() as f64 / rows as f64,
-            v[7].0
-        );
-        let mut v: Vec<(u64, u64)> = (0..rows)
-            .map(|i| (state.hash_one(&i.to_be_bytes()[..]), i * 9))
-            .collect();
-        let t = std::time::Instant::now();
-        v.sort_unstable_by_key(|e| e.0);
-        eprintln!(
-            "sort_unstable_by_key: {:.1} ns/row {}",
-            t.elapsed().as_nanos() as f64 / rows as f64,
-            v[7].0
-        );
     }
 }

@@ -209,7 +209,11 @@ impl RunRecord {
                 self.counts.add(&d.counts);
             }
         }
-        self.status = if self.error.is_some() || self.lease_lost.is_some() || self.counts.failed > 0
+        let failed_checks = report.is_some_and(|r| r.failed_checks().next().is_some());
+        self.status = if self.error.is_some()
+            || self.lease_lost.is_some()
+            || self.counts.failed > 0
+            || failed_checks
         {
             RunStatus::Failed
         } else if report.is_some_and(|r| r.stopped) || self.stopped_by.is_some() {
