@@ -14,6 +14,7 @@ use clap::Args;
 use serde_json::json;
 use tokio::sync::watch;
 
+use strata_core::config::Severity;
 use strata_engine::ops::history::{self, RunRecord};
 use strata_engine::ops::lineage::Lineage;
 use strata_engine::ops::{metrics, notify};
@@ -441,6 +442,20 @@ fn print_summary(report: &Report, elapsed: Duration) {
             "\nFAILED {dataset} check {}: {}",
             check.label, check.message
         );
+    }
+    for d in &report.datasets {
+        let results = d.checks.iter().map(|c| (None, c)).chain(
+            d.partitions
+                .iter()
+                .flat_map(|p| p.checks.iter().map(move |c| (Some(&p.partition), c))),
+        );
+        for (partition, c) in results.filter(|(_, c)| !c.passed && c.severity == Severity::Warn) {
+            let place = partition.map(|p| format!(" {p}")).unwrap_or_default();
+            eprintln!(
+                "\nwarning: {}{place} check {}: {}",
+                d.dataset, c.label, c.message
+            );
+        }
     }
     let failed = report.failed();
     eprintln!(

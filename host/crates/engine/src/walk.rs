@@ -607,13 +607,14 @@ impl<'a> Walk<'a> {
                                 format!("{} {partition}: {}", dataset.id, describe_failure(failed)),
                             );
                             fail(&error, &manifest.key, &manifest.checks, None);
-                            let why = error.message.clone();
+                            let why =
+                                failed_input(&error, &format!("{} {partition}: ", dataset.id));
                             (
                                 Outcome::Failed {
                                     error,
                                     attempted: true,
                                 },
-                                Err(format!("is failed: {why}")),
+                                Err(why),
                             )
                         }
                         (Some(Work::Recheck), None) => (Outcome::Checked, Ok(manifest)),
@@ -633,13 +634,13 @@ impl<'a> Walk<'a> {
                     _,
                 ) => {
                     fail(&error, &key, &[], None);
-                    let why = error.message.clone();
+                    let why = failed_input(&error, &format!("{} {partition}: ", dataset.id));
                     (
                         Outcome::Failed {
                             error,
                             attempted: true,
                         },
-                        Err(format!("is failed: {why}")),
+                        Err(why),
                     )
                 }
                 (
@@ -656,13 +657,13 @@ impl<'a> Walk<'a> {
                     } = rejection;
                     fail(&error, &key, &results, quarantine);
                     checks = results;
-                    let why = error.message.clone();
+                    let why = failed_input(&error, &format!("{} {partition}: ", dataset.id));
                     (
                         Outcome::Failed {
                             error,
                             attempted: true,
                         },
-                        Err(format!("is failed: {why}")),
+                        Err(why),
                     )
                 }
                 (
@@ -689,13 +690,17 @@ impl<'a> Walk<'a> {
                         .cloned()
                         .expect("a fresh partition has a manifest")),
                 ),
-                (None, State::Failed(why)) => (
-                    Outcome::Failed {
-                        error: failure_book::failure_of(failures.get(&partition), why),
-                        attempted: false,
-                    },
-                    Err(format!("is failed: {why}")),
-                ),
+                (None, State::Failed(why)) => {
+                    let error = failure_book::failure_of(failures.get(&partition), why);
+                    let why = failed_input(&error, &format!("{} {partition}: ", dataset.id));
+                    (
+                        Outcome::Failed {
+                            error,
+                            attempted: false,
+                        },
+                        Err(why),
+                    )
+                }
                 (None, State::Blocked(why)) => {
                     (Outcome::Blocked, Err(format!("is blocked: {why}")))
                 }
@@ -754,6 +759,20 @@ impl<'a> Walk<'a> {
             released,
         }
     }
+}
+
+/// How a failed partition's dependents say why they are blocked: its kind,
+/// and the first line of its message without the partition it names.
+fn failed_input(error: &Failure, place: &str) -> String {
+    let first = error.message.lines().next().unwrap_or_default();
+    let first = first.strip_prefix(place).unwrap_or(first);
+    let short: String = first.chars().take(160).collect();
+    let short = if short.len() < first.len() {
+        short + "…"
+    } else {
+        short
+    };
+    format!("is failed ({}): {short}", error.kind)
 }
 
 /// A dataset after a walk: its report, and the state to save.
