@@ -277,3 +277,61 @@ source = {{ kind = "files", dir = "landing", pattern = "transactions-{{date}}.js
     run(&ws, &[]).assert_ok();
     assert_eq!(api.posts().len(), 2);
 }
+
+#[test]
+fn a_failed_check_is_a_failure_and_a_warn_check_a_warning() {
+    let api = Receiver::start();
+    // Day 2 has 35 silver rows: too many for the blocking check; every day
+    // has GBP, which only warns.
+    let checks = "[[datasets.checks]]\ncheck = \"row_count\"\nmax = 32\n\n\
+                  [[datasets.checks]]\ncheck = \"accepted_values\"\ncolumn = \"currency\"\n\
+                  values = [\"EUR\", \"USD\"]\nseverity = \"warn\"";
+    let medallion = crate::util::Medallion::new()
+        .days(2)
+        .store_toml(&format!(
+            "[store]\nurl = \"store\"\n\n{}",
+            webhook(&api.base, "on = [\"failure\", \"recovery\", \"warning\"]")
+        ))
+        .silver_checks(checks);
+    let ws = medallion.workspace();
+    let first = run(&ws, &[]);
+    assert_eq!(first.code, Some(1), "{}", first.stderr);
+    let posts = api.posts();
+    let event = |name: &str| -> Vec<Value> {
+        posts
+            .iter()
+            .filter(|p| p.body["event"] == name)
+            .map(|p| p.body.clone())
+            .collect()
+    };
+    let failures = event("failure");
+    assert_eq!(failures.len(), 1, "{posts:?}");
+    let failed = &failures[0]["partitions"][0];
+    assert_eq!(failed["dataset"], "silver/transactions");
+    assert_eq!(failed["partition"], "date=2025-02-02");
+    assert_eq!(failed["kind"], "check");
+    assert!(
+        failed["message"].as_str().unwrap().contains("row_count"),
+        "{failed}"
+    );
+    // Day 1 was published with its warning; day 2 was rejected, with one too.
+    let warnings = event("warning");
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one message for the run's warnings: {posts:?}"
+    );
+    let warned: Vec<&str> = warnings[0]["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["partition"].as_str().unwrap())
+        .collect();
+    assert!(warned.contains(&"date=2025-02-01"), "{warned:?}");
+
+    // Nothing changed: the same failure is not told again, and no check ran
+    // again, so no warning either.
+    let again = run(&ws, &[]);
+    assert_eq!(again.code, Some(1));
+    assert_eq!(api.posts().len(), posts.len(), "{:?}", api.posts());
+}
