@@ -4,6 +4,7 @@
 //! plugins in Rust and Python (plugins.rs), and config errors (config.rs).
 
 mod blocking;
+mod command;
 mod config;
 mod failures;
 mod kinds;
