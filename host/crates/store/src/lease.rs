@@ -371,7 +371,9 @@ fn run_id() -> String {
     format!("{:x}-{:x}", nanos, std::process::id())
 }
 
-fn hostname() -> String {
+/// This machine's name, for records of who did what (the lease holder, a
+/// run record).
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .ok()

@@ -354,10 +354,14 @@ impl Store {
         partition: &str,
         name: &str,
     ) -> Result<Bytes> {
-        let path = Self::file_path(dataset, partition, name);
+        self.read_object(&Self::file_path(dataset, partition, name))
+            .await
+    }
+
+    async fn read_object(&self, path: &Path) -> Result<Bytes> {
         let r = self
             .inner
-            .get(&path)
+            .get(path)
             .await
             .with_context(|| format!("reading {path} in {}", self.url))?;
         r.bytes().await.with_context(|| format!("reading {path}"))
@@ -535,13 +539,8 @@ impl Store {
         partition: &str,
         name: &str,
     ) -> Result<Bytes> {
-        let path = Self::quarantine_dir(dataset, partition).join(name);
-        let r = self
-            .inner
-            .get(&path)
+        self.read_object(&Self::quarantine_dir(dataset, partition).join(name))
             .await
-            .with_context(|| format!("reading {path} in {}", self.url))?;
-        r.bytes().await.with_context(|| format!("reading {path}"))
     }
 
     /// Deletes every object under a prefix.

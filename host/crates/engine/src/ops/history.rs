@@ -180,7 +180,7 @@ impl RunRecord {
             duration_ms: None,
             host_version: env!("CARGO_PKG_VERSION").to_owned(),
             machine: Machine {
-                hostname: hostname(),
+                hostname: strata_store::lease::hostname(),
                 pid,
             },
             pipeline: pipeline.to_owned(),
@@ -355,13 +355,4 @@ pub async fn prune(store: &Store, keep: Duration) -> usize {
         tracing::debug!("deleted {deleted} run record(s) older than the history's keep");
     }
     deleted
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown-host".into())
 }
