@@ -457,7 +457,7 @@ pub(super) async fn rows(
     Query(q): Query<RowsQuery>,
 ) -> ApiResult {
     let limit = match q.limit.as_deref() {
-        None => 20,
+        None => app.max_rows.min(20),
         Some(text) => text
             .parse::<usize>()
             .map_err(|_| ApiError::bad(format!("limit=`{text}` is not a number")))?,
