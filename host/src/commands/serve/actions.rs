@@ -152,13 +152,12 @@ impl Actions {
 }
 
 /// Checks everything an action request must carry; see the module docs.
-fn authorize<'a>(app: &'a Shared, headers: &HeaderMap) -> Result<&'a Actions, Response> {
+fn authorize<'a>(app: &'a Shared, headers: &HeaderMap) -> Result<&'a Actions, ApiError> {
     let Some(actions) = &app.actions else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "actions are disabled: start `host serve --allow-actions`",
-        )
-        .into_response());
+        ));
     };
     let given = headers
         .get(header::AUTHORIZATION)
@@ -166,16 +165,10 @@ fn authorize<'a>(app: &'a Shared, headers: &HeaderMap) -> Result<&'a Actions, Re
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     if !same_secret(given.trim().as_bytes(), actions.token.as_bytes()) {
-        let mut response = ApiError::new(
+        return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "an action needs `Authorization: Bearer <token>`: the token `host serve` printed",
-        )
-        .into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-        return Err(response);
+        ));
     }
     let host = headers
         .get(header::HOST)
@@ -190,8 +183,7 @@ fn authorize<'a>(app: &'a Shared, headers: &HeaderMap) -> Result<&'a Actions, Re
                     "a cross-site request is refused (Origin {}, this server {expected})",
                     String::from_utf8_lossy(origin.as_bytes())
                 ),
-            )
-            .into_response());
+            ));
         }
     }
     if let Some(site) = headers.get("sec-fetch-site")
@@ -200,8 +192,7 @@ fn authorize<'a>(app: &'a Shared, headers: &HeaderMap) -> Result<&'a Actions, Re
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "a cross-site request is refused (Sec-Fetch-Site)",
-        )
-        .into_response());
+        ));
     }
     let json = headers
         .get(header::CONTENT_TYPE)
@@ -211,8 +202,7 @@ fn authorize<'a>(app: &'a Shared, headers: &HeaderMap) -> Result<&'a Actions, Re
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "an action's body is JSON (Content-Type: application/json)",
-        )
-        .into_response());
+        ));
     }
     Ok(actions)
 }
@@ -249,7 +239,7 @@ struct RunRequest {
 pub(super) async fn run(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let actions = match authorize(&app, &headers) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let request: RunRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RunRequest::default()
@@ -329,7 +319,7 @@ pub(super) async fn invalidate(
 ) -> Response {
     let actions = match authorize(&app, &headers) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let request: InvalidateRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,

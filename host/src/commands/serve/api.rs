@@ -79,7 +79,14 @@ impl From<anyhow::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        error(self.0, self.1)
+        let unauthorized = self.0 == StatusCode::UNAUTHORIZED;
+        let mut response = error(self.0, self.1);
+        if unauthorized {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 
@@ -284,11 +291,7 @@ pub(super) async fn partitions(
             .report
             .datasets
             .iter()
-            .filter(|d| {
-                datasets
-                    .as_ref()
-                    .is_none_or(|ds| ds.iter().any(|x| *x == d.dataset))
-            })
+            .filter(|d| datasets.as_ref().is_none_or(|ds| ds.contains(&d.dataset)))
             .flat_map(|d| {
                 d.checks
                     .iter()
