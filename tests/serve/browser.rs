@@ -103,6 +103,8 @@ fn the_grid_shows_every_state_and_a_failed_partition_its_reason_and_lineage() {
         "cells": cells,
         "click": [failed["dataset"], failed["partition"]],
         "screenshot": shot,
+        // The last row, so the tooltip covers none of the grid.
+        "hover": ["gold/rolling_3d", day(3)],
     });
     let case_file = ws.path().join("case.json");
     std::fs::write(&case_file, case.to_string()).unwrap();

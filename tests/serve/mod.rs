@@ -115,12 +115,12 @@ pub(super) fn client() -> reqwest::blocking::Client {
         .unwrap()
 }
 
-/// Four days of the example through bronze, silver and two gold datasets
+/// Sixteen days of the example through bronze, silver and two gold datasets
 /// (one reading a 3-day window), with February 2 delivered as broken JSON:
 /// bronze fails that day, silver and gold are blocked by it. Run once.
 pub(super) fn store_with_a_failure() -> Workspace {
     let ws = Medallion::new()
-        .days(4)
+        .days(16)
         .gold("aggregate", &[Gold::DailyTotals, Gold::Rolling3d])
         .workspace();
     std::fs::write(

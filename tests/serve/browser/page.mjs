@@ -9,7 +9,7 @@
 //   node page.mjs bench BASE_URL ROUNDS      time to the first drawn grid, per round
 //
 // CASE.json: {"cells": [[dataset, partition], …], "click": [dataset, partition],
-//             "screenshot": "path.png"}
+//             "screenshot": "path.png", "hover": [dataset, partition]}
 import { chromium } from 'playwright-core';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,11 +70,19 @@ try {
     const cells = [];
     for (const [dataset, partition] of c.cells) cells.push([dataset, partition, await drawnState(dataset, partition)]);
     const counts = await legend();
-    // Hover the failed cell: the tooltip gives its reason (and the docs' screenshot shows it).
+    const centre = async (cell) => {
+      const r = await page.evaluate(([d, p]) => window.strata.cellRect(d, p), cell);
+      return [r.x + r.w / 2, r.y + r.h / 2];
+    };
+    // The docs' screenshot: a tooltip over the cell `hover` names.
+    if (c.screenshot) {
+      await page.mouse.move(...await centre(c.hover || c.click));
+      await page.screenshot({ path: c.screenshot });
+    }
+    // Hover the failed cell: the tooltip gives its reason.
     const rect = await page.evaluate(([d, p]) => window.strata.cellRect(d, p), c.click);
     await page.mouse.move(rect.x + rect.w / 2, rect.y + rect.h / 2);
     const tooltip = await page.textContent('#tooltip');
-    if (c.screenshot) await page.screenshot({ path: c.screenshot });
     await page.mouse.click(rect.x + rect.w / 2, rect.y + rect.h / 2);
     await page.waitForSelector('#partition-title');
     await page.waitForSelector('#rows h3');
