@@ -54,8 +54,9 @@ pub(super) struct ServeCommand {
     /// behind a bearer token (printed at start, or $STRATA_SERVE_TOKEN).
     #[arg(long)]
     allow_actions: bool,
-    /// How often the view of the store is refreshed while a page is open
-    /// (never more often than twice the time one refresh takes).
+    /// How often the view of the store is planned again while a page is
+    /// open (a request answers from the view at hand and wakes a refresh
+    /// if it is older; each refresh is followed by a pause as long as it took).
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = strata_core::units::parse_duration)]
     refresh: Duration,
     /// The most rows one request for a partition's rows may ask for.

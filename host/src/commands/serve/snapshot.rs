@@ -4,12 +4,11 @@
 //!
 //! Live updates are server-sent events fed from here, not polling by each
 //! page: planning the planner-scale store (14,600 partitions) takes a few
-//! hundred milliseconds of listing and manifest-cache reads, so one loop in
-//! the server plans once per `--refresh` for all pages, and only while one
-//! is watching; each page then fetches `/api/partitions` only when the
-//! version moved. A refresh never starts sooner than twice the time the last
-//! one took, so a slow store (S3) cannot keep the server planning all the
-//! time. The config is read again on every refresh, as `host run` does, so
+//! hundred milliseconds of listing and manifest-cache reads (seconds on S3),
+//! so one loop in the server plans once per `--refresh` for all pages, and
+//! only while one is watching; each page then fetches `/api/partitions`
+//! only when the version moved. Requests are answered from the snapshot at
+//! hand, never made to wait for a plan (see [`Snapshots::current`]). The config is read again on every refresh, as `host run` does, so
 //! a swapped plugin shows as stale without restarting the server.
 
 use std::collections::hash_map::DefaultHasher;
@@ -22,7 +21,7 @@ use anyhow::Result;
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use object_store::path::Path;
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, Notify, watch};
 
 use strata_core::config::{self, Pipeline};
 use strata_engine::ops::history::{self, RunRecord};
@@ -66,6 +65,8 @@ pub(super) struct Snapshots {
     current: watch::Sender<Option<Arc<Snapshot>>>,
     /// One refresh at a time; callers that queue behind it use its result.
     refreshing: Mutex<()>,
+    /// Woken by a request that found the view older than `--refresh`.
+    wake: Notify,
     /// Set when the server stops: event streams end so the stop is not
     /// held up by pages that stay open.
     stopping: watch::Sender<bool>,
@@ -87,22 +88,37 @@ impl Snapshots {
             refresh,
             current: watch::Sender::new(None),
             refreshing: Mutex::new(()),
+            wake: Notify::new(),
             stopping: watch::Sender::new(false),
             pipeline: std::sync::Mutex::new(Arc::new(pipeline)),
         }
     }
 
-    /// The current snapshot, planned again first if it is older than
-    /// `--refresh`.
+    /// The current snapshot. One older than `--refresh` is still answered
+    /// at once, and the refresh loop is woken to plan the store again
+    /// (stale-while-revalidate: no request waits for a plan of the whole
+    /// store, which takes seconds on a large one; open pages hear of the
+    /// new view by their event stream). Only the very first request plans
+    /// before it answers.
     pub(super) async fn current(&self) -> Result<Arc<Snapshot>> {
-        if let Some(s) = self.fresh_enough() {
+        if let Some(s) = self.current.borrow().clone() {
+            if s.taken.elapsed() >= self.refresh {
+                self.wake.notify_one();
+            }
             return Ok(s);
         }
         let _one = self.refreshing.lock().await;
-        if let Some(s) = self.fresh_enough() {
+        if let Some(s) = self.current.borrow().clone() {
             return Ok(s);
         }
         self.refresh_now().await
+    }
+
+    fn stale(&self) -> bool {
+        self.current
+            .borrow()
+            .as_ref()
+            .is_none_or(|s| s.taken.elapsed() >= self.refresh)
     }
 
     /// Plans again now (after an action changed the store).
@@ -111,11 +127,6 @@ impl Snapshots {
         let next = Arc::new(self.take(previous.as_deref()).await?);
         self.current.send_replace(Some(next.clone()));
         Ok(next)
-    }
-
-    fn fresh_enough(&self) -> Option<Arc<Snapshot>> {
-        let s = self.current.borrow().clone()?;
-        (s.taken.elapsed() < self.refresh).then_some(s)
     }
 
     /// A receiver of every new snapshot, for an event stream.
@@ -198,20 +209,35 @@ impl Snapshots {
     }
 }
 
-/// Plans the store every `--refresh` while a page has its event stream
-/// open, so every open page sees a run's partitions land.
+/// Plans the store again every `--refresh` while a page has its event
+/// stream open, and when a request found the view stale; after each plan
+/// it waits as long as the plan took, so the server never spends more than
+/// half its time planning, however slow the store.
 pub(super) async fn watch_loop(app: Shared) {
     let snapshots = &app.snapshots;
     loop {
-        let mut pause = snapshots.refresh;
-        // The senders' receivers are the open event streams.
-        if snapshots.current.receiver_count() > 0 {
-            let _one = snapshots.refreshing.lock().await;
-            match snapshots.refresh_now().await {
-                Ok(s) => pause = pause.max(s.took * 2),
-                Err(e) => tracing::warn!("refreshing the page's view of the store: {e:#}"),
+        tokio::select! {
+            // The senders' receivers are the open event streams.
+            _ = tokio::time::sleep(snapshots.refresh) => {
+                if snapshots.current.receiver_count() == 0 {
+                    continue;
+                }
             }
+            _ = snapshots.wake.notified() => {}
         }
-        tokio::time::sleep(pause).await;
+        let took = {
+            let _one = snapshots.refreshing.lock().await;
+            if !snapshots.stale() {
+                continue;
+            }
+            match snapshots.refresh_now().await {
+                Ok(s) => s.took,
+                Err(e) => {
+                    tracing::warn!("refreshing the page's view of the store: {e:#}");
+                    snapshots.refresh
+                }
+            }
+        };
+        tokio::time::sleep(took).await;
     }
 }

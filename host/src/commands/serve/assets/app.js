@@ -7,6 +7,8 @@
 const STATES = ['fresh', 'stale', 'missing', 'damaged', 'failed', 'blocked', 'waiting'];
 const COLOURS = {};
 const NONE = 255;
+// Which state a pixel covering several periods shows: the most severe.
+const SEVERITY = STATES.map((s) => ['fresh', 'waiting', 'missing', 'stale', 'blocked', 'damaged', 'failed'].indexOf(s));
 const ROW = 24;
 const AXIS = 24;
 
@@ -281,11 +283,30 @@ class GridModel {
         ctx.fillRect(0, y, Math.min(width, this.columns() * cell), ROW - 6);
         return;
       }
-      for (let c = first; c <= last; c++) {
-        const s = row.states[c];
-        if (s === NONE) continue;
-        ctx.fillStyle = this.colour(STATES[s]);
-        ctx.fillRect(x0(c), y, cell - gap, ROW - 6);
+      if (cell >= 1) {
+        for (let c = first; c <= last; c++) {
+          const s = row.states[c];
+          if (s === NONE) continue;
+          ctx.fillStyle = this.colour(STATES[s]);
+          ctx.fillRect(x0(c), y, cell - gap, ROW - 6);
+        }
+        return;
+      }
+      // Zoomed out past one pixel a period: each pixel shows the most
+      // severe state of the periods it covers, so one failed day in ten
+      // years still shows.
+      const pixels = Math.min(width, Math.ceil(this.columns() * cell));
+      for (let px = 0; px < pixels; px++) {
+        const c0 = this.c0 + Math.floor((px + view.scrollLeft) / cell);
+        const c1 = Math.min(this.c1, this.c0 + Math.floor((px + 1 + view.scrollLeft) / cell) - 1);
+        let worst = NONE;
+        for (let c = c0; c <= Math.max(c0, c1); c++) {
+          const s = row.states[c];
+          if (s !== NONE && (worst === NONE || SEVERITY[s] > SEVERITY[worst])) worst = s;
+        }
+        if (worst === NONE) continue;
+        ctx.fillStyle = this.colour(STATES[worst]);
+        ctx.fillRect(px, y, 1, ROW - 6);
       }
     });
   }
@@ -293,6 +314,13 @@ class GridModel {
   colour(state) {
     return app.filters.hidden.has(state) ? '#eef0f4' : COLOURS[state];
   }
+}
+
+// From the whole range in view (periods share pixels) to 32 px a period.
+function clampCell(cell, model) {
+  const fit = (model.view ? model.view.clientWidth : 1000) / Math.max(1, model.columns());
+  const c = Math.max(Math.min(1, fit), Math.min(32, cell));
+  return c >= 1 ? Math.round(c) : c;
 }
 
 function renderGrid(view) {
@@ -313,7 +341,7 @@ function renderGrid(view) {
     onchange: (e) => { f[name] = e.target.value; route(true); },
   }, attrs));
   const zoom = (factor) => () => {
-    app.cell = Math.max(1, Math.min(32, Math.round(app.cell * factor) || 1));
+    app.cell = clampCell(app.cell * factor, model);
     route(true);
   };
   const toolbar = h('div', { class: 'toolbar' },
@@ -344,8 +372,10 @@ function renderGrid(view) {
   model.view = scroll;
   const width = scroll.clientWidth;
   const previousLeft = app.gridScroll;
-  if (!app.cell) app.cell = Math.max(1, Math.min(24, Math.floor(width / Math.max(1, model.columns()))));
-  spacer.style.width = model.columns() * app.cell + 'px';
+  // Fit: every period in view, up to 24 px a period.
+  if (!app.cell) app.cell = Math.min(24, width / Math.max(1, model.columns()));
+  app.cell = clampCell(app.cell, model);
+  spacer.style.width = Math.ceil(model.columns() * app.cell) + 'px';
   // Start at the newest periods, as the terminal grid does.
   scroll.scrollLeft = previousLeft !== undefined ? previousLeft : scroll.scrollWidth;
   model.draw();
@@ -373,8 +403,8 @@ function renderGrid(view) {
     e.preventDefault();
     const box = canvas.getBoundingClientRect();
     const at = (e.clientX - box.left + scroll.scrollLeft) / app.cell;
-    app.cell = Math.max(1, Math.min(32, e.deltaY < 0 ? app.cell * 2 : Math.floor(app.cell / 2)));
-    spacer.style.width = model.columns() * app.cell + 'px';
+    app.cell = clampCell(e.deltaY < 0 ? app.cell * 2 : app.cell / 2, model);
+    spacer.style.width = Math.ceil(model.columns() * app.cell) + 'px';
     scroll.scrollLeft = at * app.cell - (e.clientX - box.left);
     model.draw();
   }, { passive: false });
@@ -420,7 +450,7 @@ function renderGraph(view) {
     const total = STATES.reduce((n, s) => n + d.counts[s], 0) || 1;
     const node = svg('g', { class: 'node', 'data-dataset': d.dataset, transform: `translate(${x},${y})`,
       onclick: () => { app.filters.dataset = d.dataset; location.hash = '#/'; } });
-    node.append(svg('rect', { width: W, height: H, rx: 6 }));
+    node.append(svg('rect', { class: 'box', width: W, height: H, rx: 6 }));
     node.append(svg('text', { x: 10, y: 18, 'font-weight': 600 }, d.dataset));
     node.append(svg('text', { x: 10, y: 34, fill: '#6b7280' },
       d.producer.kind === 'plugin' ? 'plugin ' + (d.producer.file || '') : 'source'));
