@@ -12,4 +12,5 @@ mod pipeline;
 mod polyglot;
 mod reliability;
 mod runtime;
+mod serve;
 mod util;

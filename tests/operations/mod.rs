@@ -9,7 +9,8 @@ mod history;
 mod lineage;
 mod metrics;
 mod notify;
-mod receiver;
+// The data API with held days also drives tests/serve's live grid.
+pub(crate) mod receiver;
 mod shutdown;
 
 use std::path::Path;

@@ -48,14 +48,14 @@ struct Inner {
 
 type Shared = Arc<Mutex<Inner>>;
 
-pub(super) struct Receiver {
-    pub(super) base: String,
+pub(crate) struct Receiver {
+    pub(crate) base: String,
     inner: Shared,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Receiver {
-    pub(super) fn start() -> Receiver {
+    pub(crate) fn start() -> Receiver {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -113,13 +113,13 @@ impl Receiver {
     }
 
     /// Requests for `date` wait until `release`.
-    pub(super) fn hold(&self, date: &str) {
+    pub(crate) fn hold(&self, date: &str) {
         self.inner.lock().unwrap().held.insert(date.to_owned());
     }
 
     /// Waits (up to a minute, a hang guard and no measurement) until a
     /// request is held.
-    pub(super) fn wait_for_held(&self, mut alive: impl FnMut() -> bool) {
+    pub(crate) fn wait_for_held(&self, mut alive: impl FnMut() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while self.inner.lock().unwrap().waiting == 0 {
             assert!(alive(), "the host ended before its request was held");
@@ -129,7 +129,7 @@ impl Receiver {
     }
 
     /// Answers the held requests and every later one.
-    pub(super) fn release(&self) {
+    pub(crate) fn release(&self) {
         let inner = self.inner.lock().unwrap();
         let _ = inner.release.send(true);
     }

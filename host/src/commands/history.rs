@@ -47,20 +47,7 @@ impl HistoryCommand {
         }
         let records = history::list(&store, self.limit).await?;
         if self.json {
-            let list: Vec<_> = records
-                .iter()
-                .map(|r| {
-                    json!({
-                        "id": r.id,
-                        "started_at": r.started_at,
-                        "finished_at": r.finished_at,
-                        "duration_ms": r.duration_ms,
-                        "status": r.status.name(),
-                        "counts": r.counts,
-                        "error": r.error,
-                    })
-                })
-                .collect();
+            let list: Vec<_> = records.iter().map(summary_json).collect();
             println!("{}", serde_json::to_string_pretty(&list)?);
             return Ok(ExitCode::SUCCESS);
         }
@@ -88,6 +75,20 @@ impl HistoryCommand {
         }
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// One run as `host history --json` lists it, and as `host serve`'s
+/// `/api/runs` answers.
+pub(super) fn summary_json(r: &RunRecord) -> serde_json::Value {
+    json!({
+        "id": r.id,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "duration_ms": r.duration_ms,
+        "status": r.status.name(),
+        "counts": r.counts,
+        "error": r.error,
+    })
 }
 
 fn print_record(r: &RunRecord) {

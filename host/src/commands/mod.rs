@@ -6,6 +6,7 @@ mod history;
 mod invalidate;
 mod plugin;
 mod run;
+mod serve;
 mod show;
 mod status;
 mod verify;
@@ -49,6 +50,7 @@ enum Command {
     Verify(verify::VerifyCommand),
     Gc(gc::GcCommand),
     History(history::HistoryCommand),
+    Serve(serve::ServeCommand),
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
 }
@@ -199,6 +201,7 @@ impl Cli {
             Command::Verify(c) => c.execute(&self.global).await,
             Command::Gc(c) => c.execute(&self.global).await,
             Command::History(c) => c.execute(&self.global).await,
+            Command::Serve(c) => c.execute(&self.global).await,
             Command::Plugin(c) => c.execute(&self.global).await,
         }
     }

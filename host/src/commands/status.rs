@@ -30,6 +30,53 @@ pub(super) struct StatusCommand {
     width: usize,
 }
 
+/// What `host status --json` prints, and what `host serve`'s
+/// `/api/partitions` answers: every partition as {dataset, partition,
+/// state, reason} (with `failure` for a failed one), and each dataset's
+/// per-run check results.
+pub(super) fn status_json(report: &engine::Report) -> serde_json::Value {
+    let partitions: Vec<_> = report
+        .datasets
+        .iter()
+        .flat_map(|d| {
+            d.partitions
+                .iter()
+                .map(move |p| partition_json(&d.dataset, p))
+        })
+        .collect();
+    let checks: Vec<_> = report
+        .datasets
+        .iter()
+        .flat_map(|d| {
+            d.checks
+                .iter()
+                .map(move |c| json!({ "dataset": d.dataset, "result": c }))
+        })
+        .collect();
+    json!({ "partitions": partitions, "checks": checks })
+}
+
+/// One partition as `host status --json` lists it.
+pub(super) fn partition_json(dataset: &str, p: &engine::PartitionReport) -> serde_json::Value {
+    let mut entry = json!({
+        "dataset": dataset,
+        "partition": p.partition,
+        "state": p.planned.name(),
+        "reason": p.planned.reason(),
+    });
+    if let (State::Failed(_), Some(f)) = (&p.planned, &p.failure) {
+        entry["failure"] = json!({
+            "kind": f.kind,
+            "message": f.message,
+            "since": f.since,
+            "last": f.last,
+            "attempts": f.attempts,
+            "quarantine": f.quarantine,
+        });
+    }
+    entry
+}
+
 const LEGEND: &[(&str, char, &str)] = &[
     ("fresh", '#', "32"),
     ("stale", 's', "33"),
@@ -49,46 +96,7 @@ impl StatusCommand {
         let report = engine::status(&pipeline, &store, &scope).await?;
 
         if self.json {
-            let partitions: Vec<_> = report
-                .datasets
-                .iter()
-                .flat_map(|d| {
-                    d.partitions.iter().map(move |p| {
-                        let mut entry = json!({
-                            "dataset": d.dataset,
-                            "partition": p.partition,
-                            "state": p.planned.name(),
-                            "reason": p.planned.reason(),
-                        });
-                        if let (State::Failed(_), Some(f)) = (&p.planned, &p.failure) {
-                            entry["failure"] = json!({
-                                "kind": f.kind,
-                                "message": f.message,
-                                "since": f.since,
-                                "last": f.last,
-                                "attempts": f.attempts,
-                                "quarantine": f.quarantine,
-                            });
-                        }
-                        entry
-                    })
-                })
-                .collect();
-            let checks: Vec<_> = report
-                .datasets
-                .iter()
-                .flat_map(|d| {
-                    d.checks
-                        .iter()
-                        .map(move |c| json!({ "dataset": d.dataset, "result": c }))
-                })
-                .collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(
-                    &json!({ "partitions": partitions, "checks": checks })
-                )?
-            );
+            println!("{}", serde_json::to_string_pretty(&status_json(&report))?);
             return Ok(ExitCode::SUCCESS);
         }
 

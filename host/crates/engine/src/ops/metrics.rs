@@ -26,12 +26,14 @@ const STATES: [&str; 7] = [
 
 /// The metrics text for a pipeline whose plan is `status` (a
 /// `strata_engine::status` report, taken after the run) and whose last run
-/// is `run` (with its `report`, if it got that far).
+/// is `run` (with its `report`, if it got that far). Without a run (none
+/// recorded yet: `host serve` on a new store) the last-run families are
+/// left out.
 pub fn render(
     pipeline: &Pipeline,
     status: &Report,
     now: NaiveDateTime,
-    run: &RunRecord,
+    run: Option<&RunRecord>,
     report: Option<&Report>,
 ) -> String {
     let mut out = String::new();
@@ -90,6 +92,9 @@ pub fn render(
         }
     }
 
+    let Some(run) = run else {
+        return out;
+    };
     family(
         &mut out,
         "strata_last_run_start_timestamp_seconds",
