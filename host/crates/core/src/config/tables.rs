@@ -143,8 +143,16 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         for (text, line, message) in [
-            ("[tables]\nformat = \"iceberg\"", 2, "unknown format `iceberg`"),
-            ("[tables]\n\nretention = \"7 days\"", 3, "[tables].retention"),
+            (
+                "[tables]\nformat = \"iceberg\"",
+                2,
+                "unknown format `iceberg`",
+            ),
+            (
+                "[tables]\n\nretention = \"7 days\"",
+                3,
+                "[tables].retention",
+            ),
             ("[tables]\ncheckpoint_interval = 0", 2, "at least 1"),
         ] {
             let (l, m) = parse_text(text).unwrap_err();

@@ -136,7 +136,7 @@ pub(crate) fn write(actions: &[Action]) -> Result<Vec<u8>> {
             writer.write(&batch).context("writing the checkpoint")?;
         }
     }
-    Ok(writer.into_inner().context("finishing the checkpoint")?)
+    writer.into_inner().context("finishing the checkpoint")
 }
 
 /// The actions of a checkpoint (any writer's: unknown columns are
@@ -202,9 +202,7 @@ mod tests {
                 deletion_timestamp: Some(9),
                 data_change: false,
                 extended_file_metadata: Some(true),
-                partition_values: Some(
-                    [("date".to_owned(), Some("2025-02-01".to_owned()))].into(),
-                ),
+                partition_values: Some([("date".to_owned(), Some("2025-02-01".to_owned()))].into()),
                 size: Some(11),
             }),
         ];

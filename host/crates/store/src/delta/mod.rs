@@ -276,13 +276,14 @@ impl<'a> TableLog<'a> {
                 snapshot.apply(action);
             }
             snapshot.version = Some(version);
-            if version > 0 && version % self.options.checkpoint_interval == 0 {
-                if let Err(e) = self.checkpoint(&snapshot, now).await {
-                    tracing::warn!(
-                        "{}: could not write the checkpoint of table version {version}: {e:#}",
-                        self.dataset
-                    );
-                }
+            if version > 0
+                && version.is_multiple_of(self.options.checkpoint_interval)
+                && let Err(e) = self.checkpoint(&snapshot, now).await
+            {
+                tracing::warn!(
+                    "{}: could not write the checkpoint of table version {version}: {e:#}",
+                    self.dataset
+                );
             }
             self.remember(version, &fingerprint).await;
             return Ok(TableSync::Committed {
@@ -380,8 +381,8 @@ impl<'a> TableLog<'a> {
         for path in snapshot.files.keys() {
             files.insert(path.clone(), None);
         }
-        let retention = chrono::Duration::from_std(self.options.retention)
-            .unwrap_or(chrono::Duration::MAX);
+        let retention =
+            chrono::Duration::from_std(self.options.retention).unwrap_or(chrono::Duration::MAX);
         for (path, remove) in &snapshot.tombstones {
             let until = remove
                 .deletion_timestamp
@@ -394,7 +395,9 @@ impl<'a> TableLog<'a> {
                     files.entry(path.clone()).or_insert(Some(until));
                 }
                 None => {
-                    files.entry(path.clone()).or_insert(Some(DateTime::<Utc>::MAX_UTC));
+                    files
+                        .entry(path.clone())
+                        .or_insert(Some(DateTime::<Utc>::MAX_UTC));
                 }
             }
         }
@@ -410,7 +413,9 @@ impl<'a> TableLog<'a> {
             return None;
         }
         // Everything from that version's commit on: it, and nothing newer.
-        let offset = self.log_dir().join(format!("{:020}", state.version).as_str());
+        let offset = self
+            .log_dir()
+            .join(format!("{:020}", state.version).as_str());
         let listed: Vec<_> = self
             .os()
             .list_with_offset(Some(&self.log_dir()), &offset)
@@ -509,8 +514,8 @@ impl<'a> TableLog<'a> {
     /// at it.
     async fn checkpoint(&self, snapshot: &Snapshot, now: DateTime<Utc>) -> anyhow::Result<()> {
         let version = snapshot.version.expect("a committed snapshot");
-        let retention = chrono::Duration::from_std(self.options.retention)
-            .unwrap_or(chrono::Duration::MAX);
+        let retention =
+            chrono::Duration::from_std(self.options.retention).unwrap_or(chrono::Duration::MAX);
         let expired_before = now
             .checked_sub_signed(retention)
             .map_or(i64::MIN, |t| t.timestamp_millis());
@@ -629,7 +634,11 @@ fn plan(
             partition_value(&m.partition)
                 .is_some_and(|(_, v)| NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok())
         });
-        schema::set_partition_type(&mut merged, column, if all_days { "date" } else { "string" });
+        schema::set_partition_type(
+            &mut merged,
+            column,
+            if all_days { "date" } else { "string" },
+        );
     }
 
     let now_ms = now.timestamp_millis();
@@ -815,7 +824,10 @@ mod tests {
     fn the_plan_is_the_difference_between_log_and_manifests() {
         let now = Utc::now();
         let cols = [("id", "utf8")];
-        let v0 = vec![manifest(1, "part-a.parquet", &cols), manifest(2, "part-b.parquet", &cols)];
+        let v0 = vec![
+            manifest(1, "part-a.parquet", &cols),
+            manifest(2, "part-b.parquet", &cols),
+        ];
         let first = plan(&Snapshot::default(), &v0, now).unwrap().unwrap();
         assert_eq!(
             kinds(&first),
@@ -831,7 +843,10 @@ mod tests {
             unreachable!()
         };
         assert_eq!(meta.partition_columns, ["date"]);
-        assert!(meta.schema_string.contains("{\"name\":\"date\",\"type\":\"date\""));
+        assert!(
+            meta.schema_string
+                .contains("{\"name\":\"date\",\"type\":\"date\"")
+        );
         let mut snapshot = Snapshot::default();
         for a in first {
             snapshot.apply(a);
@@ -840,7 +855,11 @@ mod tests {
         // Nothing changed: nothing to commit.
         assert!(plan(&snapshot, &v0, now).unwrap().is_none());
         // Day 2 replaced by a new plugin that adds a column, day 1 gone.
-        let v1 = vec![manifest(2, "part-c.parquet", &[("id", "utf8"), ("fx", "float64")])];
+        let v1 = vec![manifest(
+            2,
+            "part-c.parquet",
+            &[("id", "utf8"), ("fx", "float64")],
+        )];
         let second = plan(&snapshot, &v1, now).unwrap().unwrap();
         assert_eq!(
             kinds(&second),
@@ -852,8 +871,11 @@ mod tests {
                 "add date=2025-02-02/part-c.parquet"
             ]
         );
-        // A changed type commits nothing and says why.
-        let bad = vec![manifest(3, "part-d.parquet", &[("id", "int64")])];
+        // Partitions that disagree on a type commit nothing and say why.
+        let bad = vec![
+            manifest(2, "part-c.parquet", &[("id", "utf8")]),
+            manifest(3, "part-d.parquet", &[("id", "int64")]),
+        ];
         let err = plan(&snapshot, &bad, now).unwrap_err();
         assert!(matches!(err, TableError::Schema(_)), "{err}");
     }

@@ -47,10 +47,6 @@ impl StructType {
         serde_json::to_string(self).expect("a schema always serialises")
     }
 
-    fn field(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| f.name == name)
-    }
-
     /// Whether a column needs the `timestampNtz` table feature.
     pub fn has_timestamp_ntz(&self) -> bool {
         self.fields
@@ -96,13 +92,13 @@ pub fn delta_type(contract: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaConflict {
     #[error(
-        "column `{column}` is {table} in the table but {found} in {partition}: \
-         a Delta column has one type, so the table stays at its last version \
-         until the partitions agree (recompute them with one plugin, or rename the column)"
+        "column `{column}` is {first} but {found} in {partition}: a Delta column has one \
+         type, so the table stays at its last version until the partitions agree \
+         (recompute every partition with one plugin, or rename the column)"
     )]
     TypeChanged {
         column: String,
-        table: String,
+        first: String,
         found: String,
         partition: String,
     },
@@ -122,13 +118,17 @@ pub enum SchemaConflict {
 /// The table schema for these partitions' columns: the current table's
 /// columns first, in their order (a column no partition has any more
 /// stays, read as null), then each new column as nullable in the order
-/// the partitions name them.
+/// the partitions name them. A column whose type every partition changed
+/// takes the new type (no file of the new version has the old one, as
+/// with Spark's `overwriteSchema`); partitions that disagree among
+/// themselves are a conflict.
 pub fn merge<'a>(
     current: Option<&StructType>,
     partitions: impl IntoIterator<Item = (&'a str, &'a [Column])>,
     partition_column: Option<&str>,
 ) -> Result<StructType, SchemaConflict> {
-    let mut merged = current.cloned().unwrap_or_else(|| StructType::new(vec![]));
+    // Name → (Delta type, the first partition that has it), in order.
+    let mut seen: Vec<(String, String, &'a str)> = Vec::new();
     for (partition, columns) in partitions {
         for column in columns {
             if Some(column.name.as_str()) == partition_column {
@@ -144,34 +144,45 @@ pub fn merge<'a>(
                     partition: partition.to_owned(),
                 });
             };
-            match merged.field(&column.name) {
-                Some(field) if field.data_type.as_str() == Some(found.as_str()) => {}
-                Some(field) => {
+            match seen.iter().find(|(name, ..)| *name == column.name) {
+                Some((_, t, _)) if *t == found => {}
+                Some((_, t, first)) => {
                     return Err(SchemaConflict::TypeChanged {
                         column: column.name.clone(),
-                        table: type_name(&field.data_type),
+                        first: format!("{t} in {first}"),
                         found,
                         partition: partition.to_owned(),
                     });
                 }
-                None => merged.fields.push(Field {
-                    name: column.name.clone(),
-                    data_type: serde_json::Value::String(found),
-                    nullable: true,
-                    metadata: Default::default(),
-                }),
+                None => seen.push((column.name.clone(), found, partition)),
             }
         }
     }
-    if let Some(name) = partition_column
-        && merged.field(name).is_none()
-    {
-        merged.fields.push(Field {
-            name: name.to_owned(),
-            data_type: serde_json::Value::String("string".into()),
-            nullable: true,
-            metadata: Default::default(),
-        });
+    let mut merged = current.cloned().unwrap_or_else(|| StructType::new(vec![]));
+    for (name, found, _) in seen {
+        match merged.fields.iter_mut().find(|f| f.name == name) {
+            Some(field) => field.data_type = serde_json::Value::String(found),
+            None => merged.fields.push(Field {
+                name,
+                data_type: serde_json::Value::String(found),
+                nullable: true,
+                metadata: Default::default(),
+            }),
+        }
+    }
+    if let Some(name) = partition_column {
+        // Last, as a glob reader puts it: without column mapping, readers
+        // match columns by name, so moving it behind a new column is safe.
+        let field = match merged.fields.iter().position(|f| f.name == name) {
+            Some(i) => merged.fields.remove(i),
+            None => Field {
+                name: name.to_owned(),
+                data_type: serde_json::Value::String("string".into()),
+                nullable: true,
+                metadata: Default::default(),
+            },
+        };
+        merged.fields.push(field);
     }
     Ok(merged)
 }
@@ -183,10 +194,6 @@ pub fn set_partition_type(schema: &mut StructType, column: &str, data_type: &str
     {
         field.data_type = serde_json::Value::String(data_type.to_owned());
     }
-}
-
-fn type_name(t: &serde_json::Value) -> String {
-    t.as_str().map(str::to_owned).unwrap_or_else(|| t.to_string())
 }
 
 #[cfg(test)]
@@ -208,10 +215,7 @@ mod tests {
             delta_type("decimal128(12,2)").as_deref(),
             Some("decimal(12,2)")
         );
-        assert_eq!(
-            delta_type("timestamp-us-utc").as_deref(),
-            Some("timestamp")
-        );
+        assert_eq!(delta_type("timestamp-us-utc").as_deref(), Some("timestamp"));
         assert_eq!(delta_type("decimal128(40,2)"), None);
         assert_eq!(delta_type("struct"), None);
     }
@@ -219,7 +223,11 @@ mod tests {
     #[test]
     fn a_new_column_is_appended_as_nullable_and_a_changed_type_conflicts() {
         let old = [col("id", "utf8"), col("amount", "int64")];
-        let new = [col("id", "utf8"), col("amount", "int64"), col("fx", "float64")];
+        let new = [
+            col("id", "utf8"),
+            col("amount", "int64"),
+            col("fx", "float64"),
+        ];
         let s = merge(
             None,
             [("date=1", &old[..]), ("date=2", &new[..])],
@@ -228,15 +236,29 @@ mod tests {
         .unwrap();
         let names: Vec<_> = s.fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["id", "amount", "fx", "date"]);
+        // A column added later goes before the partition column.
+        let more = [col("note", "utf8")];
+        let grown = merge(Some(&s), [("date=3", &more[..])], Some("date")).unwrap();
+        let names: Vec<_> = grown.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["id", "amount", "fx", "note", "date"]);
         assert!(s.fields.iter().all(|f| f.nullable));
         // A column the partitions lost stays in the table.
         let again = merge(Some(&s), [("date=3", &old[..])], Some("date")).unwrap();
         assert_eq!(again, s);
+        // Every partition changed a type: the table takes it.
         let changed = [col("amount", "utf8")];
-        let err = merge(Some(&s), [("date=4", &changed[..])], Some("date")).unwrap_err();
+        let all_changed = merge(Some(&s), [("date=4", &changed[..])], Some("date")).unwrap();
+        assert_eq!(all_changed.fields[1].data_type, "string");
+        // Partitions that disagree cannot be one table.
+        let err = merge(
+            Some(&s),
+            [("date=3", &old[..]), ("date=4", &changed[..])],
+            Some("date"),
+        )
+        .unwrap_err();
         assert!(
             err.to_string()
-                .contains("column `amount` is long in the table but string in date=4"),
+                .contains("column `amount` is long in date=3 but string in date=4"),
             "{err}"
         );
         let clash = [col("date", "utf8")];

@@ -123,7 +123,10 @@ fn min_max(stats: &[Option<&Statistics>], contract_type: &str) -> Option<(Value,
         }
     }
     let (lo, hi) = (lo?, hi?);
-    Some((render(lo, contract_type, false)?, render(hi, contract_type, true)?))
+    Some((
+        render(lo, contract_type, false)?,
+        render(hi, contract_type, true)?,
+    ))
 }
 
 fn bounds(stats: &Statistics, contract_type: &str) -> Option<(Bound, Bound)> {
@@ -199,12 +202,14 @@ mod tests {
                 Arc::new(StringArray::from(vec![Some("b"), None, Some("a")])) as ArrayRef,
             ),
             ("n", Arc::new(Int64Array::from(vec![3, -1, 7])) as ArrayRef),
-            ("d", Arc::new(Date32Array::from(vec![20_137, 20_138, 20_139])) as ArrayRef),
+            (
+                "d",
+                Arc::new(Date32Array::from(vec![20_137, 20_138, 20_139])) as ArrayRef,
+            ),
             (
                 "t",
                 Arc::new(
-                    TimestampMicrosecondArray::from(vec![1_500, 2_000, 2_001])
-                        .with_timezone("UTC"),
+                    TimestampMicrosecondArray::from(vec![1_500, 2_000, 2_001]).with_timezone("UTC"),
                 ) as ArrayRef,
             ),
         ])
@@ -213,13 +218,20 @@ mod tests {
         sink.write(&batch).unwrap();
         let (bytes, _) = sink.finish().unwrap();
         let bytes = bytes::Bytes::from(bytes);
-        let metadata = ParquetMetaDataReader::new().parse_and_finish(&bytes).unwrap();
-        let columns = [("id", "utf8"), ("n", "int64"), ("d", "date32"), ("t", "timestamp-us-utc")]
-            .map(|(name, t)| Column {
-                name: name.into(),
-                data_type: t.into(),
-                nullable: true,
-            });
+        let metadata = ParquetMetaDataReader::new()
+            .parse_and_finish(&bytes)
+            .unwrap();
+        let columns = [
+            ("id", "utf8"),
+            ("n", "int64"),
+            ("d", "date32"),
+            ("t", "timestamp-us-utc"),
+        ]
+        .map(|(name, t)| Column {
+            name: name.into(),
+            data_type: t.into(),
+            nullable: true,
+        });
         let stats: Value = serde_json::from_str(&stats_json(&metadata, &columns)).unwrap();
         assert_eq!(
             stats,
