@@ -10,7 +10,7 @@ BENCH = Path(__file__).resolve().parent
 
 PEERS = ("duckdb", "polars", "spark")
 NAMES = {"strata": "Strata", "duckdb": "DuckDB", "polars": "Polars", "spark": "PySpark (local)",
-         "strata+checks": "Strata with the example's checks"}
+         "strata+checks": "Strata with the example's checks", "strata+delta": "Strata with Delta tables"}
 
 
 def secs(x):
@@ -81,6 +81,14 @@ def targets(r):
     add("full build within 1.5× of DuckDB", None,
         f"Strata ÷ DuckDB = {ratio(s1 / duck)}" if duck and s1 else "–",
         (s1 / duck <= 1.5) if duck and s1 else None)
+    s9, s9d = median(r, "s9"), median(r, "s9", "strata+delta")
+    if s9 and s9d:
+        add("Delta log < 3% of a full build", None,
+            f"{(s9d / s9 - 1) * 100:+.1f}% ({secs(s9d)} against {secs(s9)})", s9d / s9 < 1.03)
+    n9, n9d = median(r, "s9n"), median(r, "s9n", "strata+delta")
+    if n9 and n9d:
+        add("Delta log: no work on a no-op run", None,
+            f"no commit; {secs(n9d)} against {secs(n9)} without tables ({ratio(n9d / n9)})", True)
     s2 = median(r, "s2")
     add("no-op run < 1% of the full build", None,
         f"{s2 / s1 * 100:.1f}% ({secs(s2)} of {secs(s1)})" if s2 and s1 else "–",
@@ -306,6 +314,16 @@ def write(r, path):
             "without the checks of examples/transactions/pipeline.toml (`freshness` on raw; `unique` "
             "ids, `not_null` amounts, `accepted_values` currencies and a 7-day `volume` on silver), "
             "alternating on the same store. The last column is the cost of the checks as a ratio.")
+    section("s9", "Scenario 9: the cost of the Delta log",
+            "Scenario 1's full build (bronze, silver, gold from raw already in the store) with "
+            "`[tables] format = \"none\"` (Strata) and with the default Delta tables (Strata+delta: "
+            "per dataset one commit with an `add` per day, statistics read from each new file's "
+            "Parquet footer), alternating on the same store. The last column is the log's cost as "
+            "a ratio (aim: under 1.03).")
+    section("s9n", "Scenario 9: the Delta log on a no-op run",
+            "`host run` on the store the Delta build left, with and without tables. With tables a "
+            "no-op run reads one small object per dataset (`_strata/tables/`) and lists the log "
+            "from its last version on; it commits nothing (the run fails otherwise).")
     doc += ["## Commands", "",
             "```sh",
             f"bench/run {r['scale']}                 # everything; writes this file",

@@ -3,6 +3,7 @@
 mod checks;
 mod cli;
 mod contract;
+mod delta;
 mod http_source;
 mod layers;
 mod manifests;

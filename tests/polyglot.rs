@@ -68,6 +68,9 @@ fn data(ws: &Workspace, dataset: &str) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     for entry in std::fs::read_dir(ws.store().join(dataset)).unwrap() {
         let partition = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if partition.starts_with('_') {
+            continue; // the Delta log
+        }
         let files = ws.data_files(dataset, &partition);
         assert_eq!(files.len(), 1, "{dataset} {partition}: {files:?}");
         out.insert(partition, std::fs::read(&files[0]).unwrap());

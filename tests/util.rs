@@ -93,10 +93,10 @@ impl Workspace {
 
     /// Every partition file under the store with its sha256: all files but
     /// the host's own bookkeeping under `_strata/` (the run lease and the
-    /// manifest caches).
+    /// manifest caches) and the datasets' Delta logs (`_delta_log/`).
     pub(crate) fn snapshot(&self) -> BTreeMap<String, String> {
         let mut all = self.all_files();
-        all.retain(|path, _| !path.starts_with("_strata/"));
+        all.retain(|path, _| !path.starts_with("_strata/") && !path.contains("/_delta_log/"));
         all
     }
 

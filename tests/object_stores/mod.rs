@@ -19,4 +19,4 @@ mod conformance;
 mod healing;
 mod leases;
 mod recorder;
-mod servers;
+pub(crate) mod servers;

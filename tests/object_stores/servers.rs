@@ -10,35 +10,35 @@ use strata_core::config::{self, StoreConfig};
 
 /// An S3-compatible server started by tests/servers/start.sh.
 #[derive(Clone)]
-pub(super) struct S3Server {
+pub(crate) struct S3Server {
     /// `moto` or `s3s-fs`: only s3s-fs checks request signatures.
-    pub(super) server: String,
-    pub(super) endpoint: String,
-    pub(super) bucket: String,
-    pub(super) region: String,
-    pub(super) key_id: String,
-    pub(super) secret: String,
+    pub(crate) server: String,
+    pub(crate) endpoint: String,
+    pub(crate) bucket: String,
+    pub(crate) region: String,
+    pub(crate) key_id: String,
+    pub(crate) secret: String,
 }
 
 /// Azurite's blob service started by tests/servers/start.sh.
 #[derive(Clone)]
-pub(super) struct AzureServer {
+pub(crate) struct AzureServer {
     /// `http://127.0.0.1:PORT/devstoreaccount1` (path-style, as Azurite serves).
-    pub(super) endpoint: String,
-    pub(super) account: String,
-    pub(super) key: String,
-    pub(super) container: String,
+    pub(crate) endpoint: String,
+    pub(crate) account: String,
+    pub(crate) key: String,
+    pub(crate) container: String,
     /// `http://127.0.0.1:PORT`, for object_store's emulator mode.
-    pub(super) emulator_url: Option<String>,
+    pub(crate) emulator_url: Option<String>,
 }
 
-pub(super) fn servers_required() -> bool {
+pub(crate) fn servers_required() -> bool {
     std::env::var("STRATA_REQUIRE_SERVERS").is_ok_and(|v| v == "1")
 }
 
 /// The variables named, or `None` after a loud skip message (a failure
 /// when STRATA_REQUIRE_SERVERS=1).
-pub(super) fn server_env(test: &str, what: &str, names: &[&str]) -> Option<Vec<String>> {
+pub(crate) fn server_env(test: &str, what: &str, names: &[&str]) -> Option<Vec<String>> {
     let values: Vec<Option<String>> = names
         .iter()
         .map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
@@ -63,7 +63,7 @@ pub(super) fn server_env(test: &str, what: &str, names: &[&str]) -> Option<Vec<S
 
 /// Says loudly that a test did not run, or fails it when the servers are
 /// required.
-pub(super) fn skip(test: &str, message: &str) {
+pub(crate) fn skip(test: &str, message: &str) {
     if servers_required() {
         panic!("STRATA_REQUIRE_SERVERS=1 and {message}");
     }
@@ -76,7 +76,7 @@ pub(super) fn skip(test: &str, message: &str) {
     );
 }
 
-pub(super) fn s3_server(test: &str) -> Option<S3Server> {
+pub(crate) fn s3_server(test: &str) -> Option<S3Server> {
     let v = server_env(
         test,
         "S3",
@@ -97,7 +97,7 @@ pub(super) fn s3_server(test: &str) -> Option<S3Server> {
     })
 }
 
-pub(super) fn azure_server(test: &str) -> Option<AzureServer> {
+pub(crate) fn azure_server(test: &str) -> Option<AzureServer> {
     let v = server_env(
         test,
         "Azure (Azurite)",
@@ -118,7 +118,7 @@ pub(super) fn azure_server(test: &str) -> Option<AzureServer> {
 }
 
 /// A prefix no other test (or earlier run against the same server) uses.
-pub(super) fn unique_prefix(test: &str) -> String {
+pub(crate) fn unique_prefix(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -127,21 +127,21 @@ pub(super) fn unique_prefix(test: &str) -> String {
 }
 
 /// Where a backend's store is and how a pipeline names it.
-pub(super) struct Backend {
-    pub(super) name: &'static str,
+pub(crate) struct Backend {
+    pub(crate) name: &'static str,
     /// For the library: credentials may sit in the options here.
-    pub(super) config: StoreConfig,
+    pub(crate) config: StoreConfig,
     /// For pipeline.toml: the `[store]` table, without credentials.
-    pub(super) toml: String,
+    pub(crate) toml: String,
     /// The host process's environment: credentials and emulator URL.
-    pub(super) env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
     /// A known server defect: racing conditional creates may all win.
     /// Reported, not failed, so the rest of the suite still runs on it.
-    pub(super) non_atomic_create: Option<&'static str>,
-    pub(super) _dir: Option<tempfile::TempDir>,
+    pub(crate) non_atomic_create: Option<&'static str>,
+    pub(crate) _dir: Option<tempfile::TempDir>,
 }
 
-pub(super) fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(crate) fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -149,12 +149,12 @@ pub(super) fn options(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 /// An inline TOML table of string options.
-pub(super) fn toml_table(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn toml_table(pairs: &[(&str, &str)]) -> String {
     let items: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} = {v:?}")).collect();
     format!("{{ {} }}", items.join(", "))
 }
 
-pub(super) fn local_backend() -> Backend {
+pub(crate) fn local_backend() -> Backend {
     let dir = tempfile::tempdir().unwrap();
     let url = config::file_url(&dir.path().join("store"));
     Backend {
@@ -170,7 +170,7 @@ pub(super) fn local_backend() -> Backend {
     }
 }
 
-pub(super) fn memory_backend() -> Backend {
+pub(crate) fn memory_backend() -> Backend {
     Backend {
         name: "memory",
         config: StoreConfig {
@@ -184,7 +184,7 @@ pub(super) fn memory_backend() -> Backend {
     }
 }
 
-pub(super) fn s3_backend(s3: &S3Server, test: &str) -> Backend {
+pub(crate) fn s3_backend(s3: &S3Server, test: &str) -> Backend {
     let url = format!("s3://{}/{}", s3.bucket, unique_prefix(test));
     let public = [
         ("endpoint", s3.endpoint.as_str()),
@@ -220,7 +220,7 @@ pub(super) fn s3_backend(s3: &S3Server, test: &str) -> Backend {
 /// Azurite through plain config options: an account, a custom endpoint and
 /// plain HTTP, with the key in the environment, as for any Azure-compatible
 /// service that is not Azure itself.
-pub(super) fn azure_backend(az: &AzureServer, test: &str) -> Backend {
+pub(crate) fn azure_backend(az: &AzureServer, test: &str) -> Backend {
     let url = format!("az://{}/{}", az.container, unique_prefix(test));
     let public = [
         ("account_name", az.account.as_str()),

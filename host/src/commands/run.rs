@@ -399,6 +399,7 @@ fn summary_json(report: &Report, run: &str) -> serde_json::Value {
                     .collect::<Vec<_>>(),
                 "failed_partitions": failures,
                 "checks": d.checks,
+                "table": d.table,
             })
         })
         .collect();
@@ -440,6 +441,11 @@ fn print_summary(report: &Report, elapsed: Duration) {
                     error.message.replace('\n', "\n  ")
                 );
             }
+        }
+    }
+    for d in &report.datasets {
+        if let Some(error) = d.table.as_ref().and_then(|t| t.error.as_ref()) {
+            eprintln!("\nTABLE NOT UPDATED {}: {error}", d.dataset);
         }
     }
     for (dataset, check) in report.failed_checks() {

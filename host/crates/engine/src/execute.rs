@@ -97,6 +97,9 @@ pub(crate) struct DatasetJob {
     fence: Fence,
     kind: JobKind,
     checks: Arc<CheckSet>,
+    /// Replaced data files stay for the dataset's Delta table: an older
+    /// table version references them until `host gc` after the retention.
+    keep_replaced: bool,
 }
 
 /// A raw dataset's source, and what identifies it in manifests.
@@ -174,6 +177,7 @@ impl DatasetJob {
                 None => kind,
             },
             checks: Arc::new(checks),
+            keep_replaced: pipeline.tables.keeps_replaced_files() && !dataset.id.is_raw(),
         }
     }
 
@@ -423,15 +427,10 @@ impl DatasetJob {
         files: Vec<bytes::Bytes>,
         previous: &Previous,
     ) -> ComputeResult {
+        let replaced = previous.manifest().filter(|_| !self.keep_replaced);
         let tag = self
             .store
-            .commit(
-                &self.dataset,
-                &manifest,
-                files,
-                previous.manifest(),
-                &self.fence,
-            )
+            .commit(&self.dataset, &manifest, files, replaced, &self.fence)
             .await?;
         Ok(Committed {
             manifest: Arc::new(manifest),

@@ -17,9 +17,10 @@ pub mod ops;
 mod partition;
 mod report;
 pub mod schema;
+mod tables;
 mod walk;
 
 pub use failure::{Failure, FailureKind, FailureRecord};
 pub use partition::{contract_params, runtime_limits};
-pub use report::{DatasetReport, Outcome, PartitionReport, Report, Stats};
+pub use report::{DatasetReport, Outcome, PartitionReport, Report, Stats, TableReport};
 pub use walk::{RunOptions, Scope, run, status};

@@ -85,6 +85,26 @@ pub struct DatasetReport {
     /// The dataset's per-run checks (`freshness`), evaluated by this run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckResult>,
+    /// Its Delta table after the run; none for raw datasets, with
+    /// `[tables] format = "none"`, and in `host status`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<TableReport>,
+}
+
+/// What a run did to a dataset's Delta table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TableReport {
+    /// The table's latest version after the run (none: no table yet).
+    pub version: Option<u64>,
+    /// Whether this run committed that version.
+    pub committed: bool,
+    /// Files the commit added and removed.
+    pub added: usize,
+    pub removed: usize,
+    /// Why the table was not brought up to date (it keeps its last
+    /// version; the partitions are committed all the same).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl DatasetReport {

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -26,6 +27,7 @@ use crate::failure::{Failure, FailureKind};
 use crate::failure_book::{self, Attempt, FailureBook};
 use crate::observe::observe;
 use crate::report::{DatasetReport, Outcome, PartitionReport, Report, Stats};
+use crate::tables;
 
 /// Which partitions a walk looks at, and as of when.
 #[derive(Debug, Clone)]
@@ -229,6 +231,7 @@ pub async fn run(
                 report.lease_lost.get_or_insert_with(|| why.clone());
             }
         }
+        let published = plan.published(&outcomes);
         let mut settled = walk.settle(dataset, plan, outcomes, Mode::Run);
         if report.lease_lost.is_none() {
             store
@@ -250,6 +253,12 @@ pub async fn run(
             for quarantine in settled.released {
                 if let Err(e) = store.delete_prefix(&quarantine.as_str().into()).await {
                     tracing::warn!("could not remove the quarantined output {quarantine}: {e:#}");
+                }
+            }
+            match tables::sync(pipeline, dataset, store, &published, fence).await {
+                Ok(table) => settled.report.table = table,
+                Err(lost) => {
+                    report.lease_lost.get_or_insert_with(|| lost.to_string());
                 }
             }
         }
@@ -323,6 +332,26 @@ impl DatasetPlan {
             .enumerate()
             .filter(|(_, p)| p.work.is_some() && scope.in_range(period_of.get(&p.id)))
             .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The partitions readers see after the run: each one's new manifest
+    /// where the run committed one, else the intact one it had (a failed
+    /// or rejected recomputation leaves the previous version published).
+    fn published(&self, outcomes: &HashMap<usize, Done>) -> Vec<Arc<Manifest>> {
+        let committed = |i: &usize| match outcomes.get(i).map(|d| &d.result) {
+            Some(Ok(Committed { manifest, .. })) => Some(manifest.clone()),
+            _ => None,
+        };
+        self.partitions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                committed(&i).or_else(|| match &self.observed[&p.id] {
+                    Observed::Intact(m) => Some(m.clone()),
+                    _ => None,
+                })
+            })
             .collect()
     }
 
@@ -753,6 +782,7 @@ impl<'a> Walk<'a> {
                 dataset: dataset.id.to_string(),
                 partitions,
                 checks: dataset_checks,
+                table: None,
             },
             cache,
             failures,

@@ -12,6 +12,7 @@
 //! leaves the old complete partition or the new one. The store knows nothing
 //! about plugins or staleness.
 
+pub mod delta;
 pub mod lease;
 #[cfg(unix)]
 mod local;
@@ -146,6 +147,14 @@ pub fn open_object_store(
     })
 }
 
+/// Whether a folder of a dataset can be a partition: not the table's
+/// `_delta_log` or any other folder whose name starts with `_` or `.`
+/// (readers skip those too, and `host gc` must never see their files as
+/// garbage).
+fn is_partition_folder(name: &str) -> bool {
+    !name.starts_with(['_', '.'])
+}
+
 /// An entity tag as one string whichever way the store spelled it: Azure
 /// quotes it in headers but not in listings.
 fn entity_tag(tag: String) -> String {
@@ -214,7 +223,7 @@ impl Store {
             .with_context(|| format!("listing {dataset} in {}", self.url))?
         {
             let parts: Vec<_> = meta.location.parts().collect();
-            if parts.len() != depth + 2 {
+            if parts.len() != depth + 2 || !is_partition_folder(parts[depth].as_ref()) {
                 continue;
             }
             let name = parts[depth + 1].as_ref();

@@ -22,7 +22,7 @@ use super::FolderListing;
 pub(crate) fn scan(dataset_dir: &Path) -> std::io::Result<HashMap<String, FolderListing>> {
     let mut out = HashMap::new();
     for (partition, entry) in entries(dataset_dir)? {
-        if !is_dir(&entry) {
+        if !is_dir(&entry) || !super::is_partition_folder(&partition) {
             continue;
         }
         let folder = folder(&entry.path())?;

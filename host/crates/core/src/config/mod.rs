@@ -17,6 +17,7 @@ mod checks;
 mod http;
 mod operations;
 mod source;
+mod tables;
 
 pub use checks::{Check, CheckKind, Severity};
 pub use http::{CompiledHttp, HttpSpec, Method, Pagination, Pairs};
@@ -24,6 +25,7 @@ pub use operations::{
     Endpoint, History, Lineage, LineageTarget, Notify, NotifyEvent, NotifyKind, Operations,
 };
 pub use source::{FilesSpec, SourceSpec};
+pub use tables::{TableFormat, Tables};
 
 use crate::id::{DatasetId, valid_segment};
 use crate::period::{Granularity, parse_instant};
@@ -133,6 +135,8 @@ pub struct Pipeline {
     pub datasets: Vec<Dataset>,
     /// `[[notify]]`, `[history]`, `[lineage]`.
     pub operations: Operations,
+    /// `[tables]`: the Delta Lake log of every non-raw dataset.
+    pub tables: Tables,
 }
 
 impl Pipeline {
@@ -165,6 +169,7 @@ struct RawConfig {
     notify: Vec<Spanned<operations::RawNotify>>,
     history: Option<Spanned<operations::RawHistory>>,
     lineage: Option<Spanned<operations::RawLineage>>,
+    tables: Option<Spanned<tables::RawTables>>,
 }
 
 #[derive(Deserialize)]
@@ -408,6 +413,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
     let line_of = |offset| ctx.line_of(offset);
     let operations = operations::parse(raw.notify, raw.history, raw.lineage, &dir, &line_of)
         .map_err(|(line, m)| ctx.at(line, m))?;
+    let tables = tables::parse(raw.tables, &line_of).map_err(|(line, m)| ctx.at(line, m))?;
     Ok(Pipeline {
         path: path.to_owned(),
         dir,
@@ -415,6 +421,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
         partitions,
         datasets,
         operations,
+        tables,
     })
 }
 
