@@ -167,13 +167,7 @@ impl RunCommand {
         if let Some(path) = &self.metrics_file {
             match engine::status(&pipeline, &store, &Scope::new(now)).await {
                 Ok(status) => {
-                    let text = metrics::render(
-                        &pipeline,
-                        &status,
-                        now,
-                        Some(&record),
-                        report.as_ref().ok(),
-                    );
+                    let text = metrics::render(&pipeline, &status, now, Some(&record));
                     if let Err(e) = metrics::write_atomically(path, &text) {
                         tracing::error!("{e:#}");
                     }

@@ -109,7 +109,7 @@ pub(super) async fn healthz(State(app): State<Shared>) -> Response {
 /// the store as it is now and the newest recorded run.
 pub(super) async fn metrics(State(app): State<Shared>) -> ApiResult {
     let s = app.snapshots.current().await?;
-    let text = metrics::render(&s.pipeline, &s.report, s.now, s.last_run.as_ref(), None);
+    let text = metrics::render(&s.pipeline, &s.report, s.now, s.last_run.as_ref());
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -16,8 +16,8 @@ use chrono::NaiveDateTime;
 use strata_core::config::Pipeline;
 use strata_core::planner;
 
-use super::history::{RunRecord, RunStatus};
-use crate::report::{Outcome, PartitionReport, Report};
+use super::history::{DatasetRecord, PartitionRecord, RunRecord, RunStatus};
+use crate::report::Report;
 
 /// The states `host status` names, in its order.
 const STATES: [&str; 7] = [
@@ -26,7 +26,7 @@ const STATES: [&str; 7] = [
 
 /// The metrics text for a pipeline whose plan is `status` (a
 /// `strata_engine::status` report, taken after the run) and whose last run
-/// is `run` (with its `report`, if it got that far). Without a run (none
+/// is `run` (its per-dataset numbers from its record). Without a run (none
 /// recorded yet: `host serve` on a new store) the last-run families are
 /// left out.
 pub fn render(
@@ -34,7 +34,6 @@ pub fn render(
     status: &Report,
     now: NaiveDateTime,
     run: Option<&RunRecord>,
-    report: Option<&Report>,
 ) -> String {
     let mut out = String::new();
     let period_end: HashMap<String, NaiveDateTime> = planner::pipeline_periods(pipeline, now)
@@ -142,42 +141,49 @@ pub fn render(
         );
     }
 
-    let per_dataset: [(&str, &str, PartitionCount); 4] = [
+    let per_dataset: [(&str, &str, DatasetCount); 4] = [
         (
             "strata_last_run_partitions_computed",
             "Partitions the last run computed.",
-            |p| u64::from(matches!(p.outcome, Outcome::Computed { .. })),
+            |d| d.counts.computed as u64,
         ),
         (
             "strata_last_run_partitions_failed",
             "Partitions that failed in the last run.",
-            |p| u64::from(matches!(p.outcome, Outcome::Failed { .. })),
+            |d| d.counts.failed as u64,
         ),
         (
             "strata_last_run_rows_written",
             "Rows the last run wrote.",
-            |p| p.stats.as_ref().map_or(0, |s| s.rows_written),
+            |d| d.partitions.iter().map(|p| stat(p, "rows_written")).sum(),
         ),
         (
             "strata_last_run_bytes_written",
             "Bytes the last run wrote.",
-            |p| p.stats.as_ref().map_or(0, |s| s.bytes_written),
+            |d| d.partitions.iter().map(|p| stat(p, "bytes_written")).sum(),
         ),
     ];
-    if let Some(report) = report {
-        for (name, help, count) in per_dataset {
-            family(&mut out, name, help);
-            for d in &report.datasets {
-                let n: u64 = d.partitions.iter().map(count).sum();
-                sample(&mut out, name, &[("dataset", &d.dataset)], n as f64);
-            }
+    for (name, help, count) in per_dataset {
+        family(&mut out, name, help);
+        for d in &run.datasets {
+            sample(&mut out, name, &[("dataset", &d.dataset)], count(d) as f64);
         }
     }
     out
 }
 
-/// What one partition adds to a per-dataset count.
-type PartitionCount = fn(&PartitionReport) -> u64;
+/// A per-dataset number of the last run, from its record.
+type DatasetCount = fn(&DatasetRecord) -> u64;
+
+/// One of a computed partition's stats (`rows_written`, …), 0 if none.
+fn stat(partition: &PartitionRecord, name: &str) -> u64 {
+    partition
+        .stats
+        .as_ref()
+        .and_then(|s| s.get(name))
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
+}
 
 fn family(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
