@@ -19,11 +19,22 @@ fn landing(ws: &Workspace, d: u32) -> std::path::PathBuf {
         .join(format!("transactions-2025-02-{d:02}.json"))
 }
 
-/// Every data file of the store (manifests and `_strata/` left out).
+/// Every data file a manifest names, with its sha256. (Files a replaced
+/// partition had stay beside it for the Delta table's retention; no
+/// manifest names them.)
 fn data(ws: &Workspace) -> BTreeMap<String, String> {
-    let mut files = ws.snapshot();
-    files.retain(|path, _| !path.ends_with("_manifest.json"));
-    files
+    let files = ws.snapshot();
+    let mut named = BTreeMap::new();
+    for (path, _) in files.iter().filter(|(p, _)| p.ends_with("/_manifest.json")) {
+        let folder = path.trim_end_matches("_manifest.json");
+        let m: Value =
+            serde_json::from_slice(&std::fs::read(ws.store().join(path)).unwrap()).unwrap();
+        for f in m["files"].as_array().unwrap() {
+            let file = format!("{folder}{}", f["path"].as_str().unwrap());
+            named.insert(file.clone(), files[&file].clone());
+        }
+    }
+    named
 }
 
 /// Each partition's content hash.

@@ -18,9 +18,11 @@ const SILVER: &str = "silver/transactions";
 /// (replayed by deltalake), against the files the manifests name.
 fn assert_log_matches_manifests(ws: &Workspace, dataset: &str) {
     let script = r#"
-import json, sys
+import json, os, sys
 from deltalake import DeltaTable
-print(json.dumps(sorted(DeltaTable(sys.argv[1]).files())))
+root = sys.argv[1]
+uris = DeltaTable(root).file_uris()
+print(json.dumps(sorted(os.path.relpath(u.removeprefix("file://"), root) for u in uris)))
 "#;
     let dir = ws.store().join(dataset);
     let out = Command::new("python3")
