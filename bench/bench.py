@@ -182,6 +182,17 @@ def pipeline_toml(start, end, landing, pattern, plugins, bronze_plugin="json_to_
     return "\n".join(lines)
 
 
+def manifest_files(dataset_dir):
+    """The data files a Strata dataset's manifests name: what the dataset
+    holds. (A glob would also see files that replaced partitions keep for
+    the Delta table's retention.)"""
+    files = []
+    for manifest in sorted(Path(dataset_dir).glob("*/_manifest.json")):
+        m = json.loads(manifest.read_text())
+        files += [str(manifest.parent / f["path"]) for f in m["files"]]
+    return files
+
+
 class Failed(Exception):
     pass
 
@@ -410,15 +421,17 @@ class Bench:
             for table, cols in (("daily_totals", {"transactions": "BIGINT", "total": "DECIMAL(38,2)",
                                                   "average": "DECIMAL(38,6)", "largest": "DECIMAL(38,2)"}),
                                 ("rolling_7d", {"transactions": "BIGINT", "total": "DECIMAL(38,2)"})):
-                def q(root):
+                def q(root, files=None):
                     casts = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in cols.items())
-                    return (f"SELECT date, currency, {casts} FROM read_parquet('{root}/gold/{table}/*/*.parquet',"
+                    source = f"'{root}/gold/{table}/*/*.parquet'" if files is None else \
+                        "[" + ", ".join(f"'{f}'" for f in files) + "]"
+                    return (f"SELECT date, currency, {casts} FROM read_parquet({source},"
                             f" hive_partitioning = true, hive_types = {{'date': VARCHAR}})")
                 exact = [c for c in cols if c != "average"]
                 differ = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in exact)
                 avg = "max(abs(a.average - b.average))" if "average" in cols else "0"
                 row = con.execute(
-                    f"WITH a AS ({q(strata)}), b AS ({q(out)}) SELECT "
+                    f"WITH a AS ({q(strata, manifest_files(strata / 'gold' / table))}), b AS ({q(out)}) SELECT "
                     f"(SELECT count(*) FROM a), (SELECT count(*) FROM b), "
                     f"count(*) FILTER (WHERE a.date IS NULL OR b.date IS NULL), "
                     f"count(*) FILTER (WHERE {differ}), {avg} "
