@@ -265,13 +265,7 @@ impl DatasetJob {
         let read = manifest.clone();
         let results = tokio::task::spawn_blocking(move || {
             let content = || stored_content(&store, &handle, &dataset, &read);
-            let mut evaluator = checks.evaluator(&read.schema, &history);
-            for batch in content() {
-                evaluator.observe(&batch?).map_err(|e| {
-                    Failure::new(FailureKind::Host, format!("evaluating checks: {e}"))
-                })?;
-            }
-            checks.finish(evaluator, &read.partition, &read.schema, &content)
+            checks.evaluate(&read.partition, &read.schema, &history, &content)
         })
         .await
         .map_err(|e| Failure::new(FailureKind::Host, format!("check task died: {e}")))??;
@@ -396,13 +390,7 @@ impl DatasetJob {
             let partition = partition.to_owned();
             manifest.checks = tokio::task::spawn_blocking(move || {
                 let content = || in_memory_content(&dataset, files.clone());
-                let mut evaluator = checks.evaluator(&[], &history);
-                for batch in content() {
-                    evaluator.observe(&batch?).map_err(|e| {
-                        Failure::new(FailureKind::Host, format!("evaluating checks: {e}"))
-                    })?;
-                }
-                checks.finish(evaluator, &partition, &[], &content)
+                checks.evaluate(&partition, &[], &history, &content)
             })
             .await
             .map_err(|e| Failure::new(FailureKind::Host, format!("check task died: {e}")))??;

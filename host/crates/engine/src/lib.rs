@@ -9,6 +9,7 @@
 //! a run left unattended: its record, notifications, metrics, lineage.
 
 mod checks;
+mod dataset_plan;
 mod execute;
 mod failure;
 mod failure_book;

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -20,6 +19,7 @@ use strata_store::lease::Fence;
 use strata_store::{CommitError, ManifestCache, Store};
 
 use crate::checks::{self, CheckIds, blocking_failure, describe_failure};
+use crate::dataset_plan::{DatasetPlan, Planned, Work};
 use crate::execute::{
     Committed, ComputeResult, DatasetJob, NotCommitted, Previous, Rejection, SharedRuntime,
 };
@@ -59,7 +59,7 @@ impl Scope {
         self.datasets.is_empty() || self.datasets.contains(dataset)
     }
 
-    fn in_range(&self, period: Option<&Period>) -> bool {
+    pub(crate) fn in_range(&self, period: Option<&Period>) -> bool {
         period.is_none_or(|p| {
             self.from.is_none_or(|f| p.start() >= f) && self.to.is_none_or(|t| p.start() <= t)
         })
@@ -269,9 +269,9 @@ pub async fn run(
 }
 
 /// A partition the run worked on: what came of it, and how long it took.
-struct Done {
-    result: ComputeResult,
-    elapsed: Duration,
+pub(crate) struct Done {
+    pub(crate) result: ComputeResult,
+    pub(crate) elapsed: Duration,
 }
 
 /// How a partition that was not computed counts for its dependents.
@@ -281,103 +281,6 @@ enum Mode {
     Status,
     /// A run: a stale partition outside the run's scope is read as it is.
     Run,
-}
-
-/// What a partition that needs work needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Work {
-    /// Computing: a plugin from its inputs, or a source.
-    Compute,
-    /// Only its checks evaluated on its published content.
-    Recheck,
-}
-
-/// One expected partition, planned.
-#[derive(Clone)]
-struct Planned {
-    id: String,
-    state: State,
-    /// For plugin datasets: what computing it takes.
-    recipe: Option<Recipe>,
-    work: Option<Work>,
-    /// Its published content is what its inputs, plugin and params make
-    /// now (its checks may still differ).
-    current: bool,
-}
-
-/// One dataset, observed and planned.
-struct DatasetPlan {
-    /// Every expected partition, in order.
-    expected: Vec<String>,
-    observed: HashMap<String, Observed>,
-    partitions: Vec<Planned>,
-    /// The dataset's manifest cache, brought up to date by the walk.
-    cache: ManifestCache,
-    /// The failures on record.
-    failures: FailureBook,
-    /// The checks the partitions' manifests must hold results for.
-    checks: CheckIds,
-    /// Whether the dataset is in scope.
-    selected: bool,
-}
-
-impl DatasetPlan {
-    /// The partitions to work on: in scope and needing work.
-    fn work(&self, scope: &Scope, period_of: &HashMap<String, Period>) -> Vec<usize> {
-        if !self.selected {
-            return vec![];
-        }
-        self.partitions
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.work.is_some() && scope.in_range(period_of.get(&p.id)))
-            .map(|(i, _)| i)
-            .collect()
-    }
-
-    /// The partitions readers see after the run: each one's new manifest
-    /// where the run committed one, else the intact one it had (a failed
-    /// or rejected recomputation leaves the previous version published).
-    fn published(&self, outcomes: &HashMap<usize, Done>) -> Vec<Arc<Manifest>> {
-        let committed = |i: &usize| match outcomes.get(i).map(|d| &d.result) {
-            Some(Ok(Committed { manifest, .. })) => Some(manifest.clone()),
-            _ => None,
-        };
-        self.partitions
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| {
-                committed(&i).or_else(|| match &self.observed[&p.id] {
-                    Observed::Intact(m) => Some(m.clone()),
-                    _ => None,
-                })
-            })
-            .collect()
-    }
-
-    /// `host check`: every published partition has its checks evaluated,
-    /// and nothing is computed.
-    fn recheck_published(&mut self) {
-        for p in &mut self.partitions {
-            p.work = p.current.then_some(Work::Recheck);
-        }
-    }
-
-    /// Row counts of the `n` intact partitions before partition `i`,
-    /// oldest first: what `volume` compares with.
-    fn history(&self, i: usize, n: usize) -> Vec<u64> {
-        let mut rows: Vec<u64> = self.expected[..i]
-            .iter()
-            .rev()
-            .filter_map(|p| match &self.observed[p] {
-                Observed::Intact(m) => m.rows,
-                _ => None,
-            })
-            .take(n)
-            .collect();
-        rows.reverse();
-        rows
-    }
 }
 
 /// What the walk carries from dataset to dataset.

@@ -203,6 +203,28 @@ impl CheckSet {
         builtin::Evaluator::new(&checks, columns, history)
     }
 
+    /// Evaluates every check on content that is already written (a
+    /// published partition, or raw files in hand): the built-ins in one
+    /// pass, then the check plugins. Runs on a blocking thread.
+    pub(crate) fn evaluate<I>(
+        &self,
+        partition: &str,
+        columns: &[Column],
+        history: &[u64],
+        content: &dyn Fn() -> I,
+    ) -> Result<Vec<CheckResult>, Failure>
+    where
+        I: Iterator<Item = Result<RecordBatch, Failure>>,
+    {
+        let mut evaluator = self.evaluator(columns, history);
+        for batch in content() {
+            evaluator
+                .observe(&batch?)
+                .map_err(|e| Failure::new(FailureKind::Host, format!("evaluating checks: {e}")))?;
+        }
+        self.finish(evaluator, partition, columns, content)
+    }
+
     /// Finishes a partition's evaluation: the built-in results, then each
     /// check plugin run over the content (`content` reads it again, from
     /// the start, as often as asked). Runs on a blocking thread.
