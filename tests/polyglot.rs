@@ -303,7 +303,13 @@ fn scaffold_builds_and_passes_its_test(lang: &str, layer: &str) {
         .parent()
         .unwrap()
         .to_owned();
-    let env: &[(&str, &Path)] = &[("CARGO_TARGET_DIR", &target)];
+    // JavaScript: the repository's toolchain (tests/install.rs runs the
+    // scaffold's own `npm ci` instead).
+    let js_toolchain = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/js");
+    let env: &[(&str, &Path)] = &[
+        ("CARGO_TARGET_DIR", &target),
+        ("STRATA_JS_TOOLCHAIN", &js_toolchain),
+    ];
     let out = host(
         dir.path(),
         &[

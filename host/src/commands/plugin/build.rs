@@ -7,7 +7,7 @@ use std::process::{Command, ExitCode, Stdio};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use super::{COMPONENTIZE_PY, repo_dir, templates};
+use super::{COMPONENTIZE_PY, templates};
 
 /// Build a plugin project (Rust, Python or JavaScript, told by its files)
 /// into a `.wasm` component; prints its path.
@@ -242,11 +242,11 @@ fn build_python(dir: &Path, module: &str, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The Strata JS toolchain: a folder with build.mjs and its node_modules.
+/// A JS toolchain elsewhere: `$STRATA_JS_TOOLCHAIN`, a folder with
+/// build.mjs and its node_modules (a checkout's plugins/js, say).
 fn js_toolchain() -> Option<PathBuf> {
     std::env::var_os("STRATA_JS_TOOLCHAIN")
         .map(PathBuf::from)
-        .or_else(|| repo_dir().map(|r| r.join("plugins/js")))
         .filter(|d| d.join("build.mjs").is_file() && d.join("node_modules").is_dir())
 }
 
@@ -260,8 +260,8 @@ fn build_js(dir: &Path, entry: &Path, out: &Path) -> Result<()> {
         toolchain.join("build.mjs")
     } else {
         bail!(
-            "no JavaScript toolchain: run `npm install` in {} (or `npm ci` in plugins/js of the \
-             Strata repository, or set STRATA_JS_TOOLCHAIN to such a folder)",
+            "no JavaScript toolchain: run `npm ci` in {} (or set STRATA_JS_TOOLCHAIN to a folder \
+             with build.mjs and node_modules, such as a Strata checkout's plugins/js)",
             dir.display()
         );
     };

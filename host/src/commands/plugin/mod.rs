@@ -6,12 +6,12 @@
 mod build;
 mod inspect;
 mod new;
+mod rust_sdk;
 mod sample;
 mod templates;
 mod test;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -77,13 +77,3 @@ pub(super) enum Layer {
 
 /// The pinned componentize-py, as CI installs it.
 pub(super) const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
-
-/// The Strata repository this host was built from, if it is still there:
-/// the Rust SDK, the JS toolchain and the lock file the scaffolds use.
-fn repo_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    dir.join("plugins")
-        .is_dir()
-        .then(|| dir.canonicalize().ok())
-        .flatten()
-}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
-use super::{Lang, Layer, repo_dir, templates};
+use super::{Lang, Layer, templates};
 
 /// Create a plugin project that builds as it stands and passes a test on
 /// sample data (see the README it writes).
@@ -23,7 +23,7 @@ pub(in crate::commands) struct NewCommand {
     /// Where to create it [default: ./NAME].
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// Rust only: the `strata-sdk` crate to depend on [default: plugins/sdk of the Strata repository this host was built from].
+    /// Rust only: depend on the `strata-sdk` crate in this folder (a checkout's plugins/sdk, say) instead of a copy of the SDK this host carries, vendored into the project.
     #[arg(long, value_name = "DIR")]
     sdk: Option<PathBuf>,
 }
@@ -58,14 +58,7 @@ impl NewCommand {
                 sdk.canonicalize()
                     .with_context(|| format!("--sdk {}", sdk.display()))?,
             ),
-            (Lang::Rust, None) => Some(
-                repo_dir()
-                    .map(|r| r.join("plugins/sdk"))
-                    .filter(|p| p.join("Cargo.toml").is_file())
-                    .context(
-                        "cannot find the Rust SDK (plugins/sdk of the Strata repository); pass --sdk DIR",
-                    )?,
-            ),
+            (_, Some(_)) => bail!("--sdk is for Rust plugins only"),
             _ => None,
         };
         let files = templates::files(&templates::Spec {
@@ -73,7 +66,7 @@ impl NewCommand {
             lang: self.lang,
             layer: self.layer,
             sdk: sdk.as_deref(),
-        });
+        })?;
         for (path, text) in &files {
             let path = dir.join(path);
             if let Some(parent) = path.parent() {
@@ -81,15 +74,6 @@ impl NewCommand {
                     .with_context(|| format!("creating {}", parent.display()))?;
             }
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-        }
-        if self.lang == Lang::Rust {
-            // The versions the shipped plugins are tested with (and, with a
-            // shared target directory, their compiled dependencies).
-            if let Some(lock) = repo_dir().map(|r| r.join("plugins/Cargo.lock"))
-                && lock.is_file()
-            {
-                std::fs::copy(&lock, dir.join("Cargo.lock"))?;
-            }
         }
         println!(
             "created {} ({} {} plugin)\n  build: host plugin build {}\n  test:  see {}",

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use super::{Lang, Layer};
+use anyhow::{Context, Result};
+
+use super::{Lang, Layer, rust_sdk};
 
 /// The plugin contract.
 pub(super) const WIT: &str = include_str!("../../../../wit/strata.wit");
@@ -13,20 +15,22 @@ pub(super) const PYTHON_SDK: &str = include_str!("../../../../plugins/python/sdk
 /// The JavaScript SDK and build script.
 const JS_SDK: &str = include_str!("../../../../plugins/js/sdk/strata-plugin.js");
 const JS_BUILD: &str = include_str!("../../../../plugins/js/build.mjs");
-/// The JavaScript toolchain's pinned versions (its package.json).
+/// The JavaScript toolchain's pinned versions (its package.json and lock).
 const JS_PACKAGE: &str = include_str!("../../../../plugins/js/package.json");
+const JS_LOCK: &str = include_str!("../../../../plugins/js/package-lock.json");
 
 /// What to scaffold.
 pub(super) struct Spec<'a> {
     pub name: &'a str,
     pub lang: Lang,
     pub layer: Layer,
-    /// Rust: the `strata-sdk` crate's folder.
+    /// Rust: the `strata-sdk` crate's folder; none for the copy vendored
+    /// into the project (see `rust_sdk`).
     pub sdk: Option<&'a Path>,
 }
 
 /// Every file of the project: (path relative to the project, text).
-pub(super) fn files(spec: &Spec) -> Vec<(String, String)> {
+pub(super) fn files(spec: &Spec) -> Result<Vec<(String, String)>> {
     let name = spec.name;
     let snake = name.replace('-', "_");
     let class: String = name
@@ -53,10 +57,13 @@ pub(super) fn files(spec: &Spec) -> Vec<(String, String)> {
     files.push((source_path, fill(source)));
     match spec.lang {
         Lang::Rust => {
-            let sdk = spec
-                .sdk
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
+            let sdk = match spec.sdk {
+                Some(dir) => dir.display().to_string().replace('\\', "/"),
+                None => {
+                    files.extend(rust_sdk::files()?);
+                    rust_sdk::DIR.to_owned()
+                }
+            };
             let extra = if spec.layer == Layer::Bronze {
                 "serde_json = \"1\"\n"
             } else {
@@ -65,9 +72,10 @@ pub(super) fn files(spec: &Spec) -> Vec<(String, String)> {
             files.push((
                 "Cargo.toml".into(),
                 fill(RUST_CARGO)
-                    .replace("{{sdk}}", &sdk.replace('\\', "/"))
+                    .replace("{{sdk}}", &sdk)
                     .replace("{{extra}}", extra),
             ));
+            files.push(("Cargo.lock".into(), rust_sdk::LOCK.into()));
             files.push((".gitignore".into(), "/target\n/build\n".into()));
         }
         Lang::Python => {
@@ -80,6 +88,7 @@ pub(super) fn files(spec: &Spec) -> Vec<(String, String)> {
             files.push(("build.mjs".into(), JS_BUILD.into()));
             files.push(("wit/strata.wit".into(), WIT.into()));
             files.push(("package.json".into(), js_package(name, &snake)));
+            files.push(("package-lock.json".into(), js_lock(name)?));
             files.push((".gitignore".into(), "/build\nnode_modules/\n".into()));
         }
     }
@@ -91,7 +100,7 @@ pub(super) fn files(spec: &Spec) -> Vec<(String, String)> {
         "README.md".into(),
         fill(&readme(spec.lang, spec.layer)).replace("{{test}}", &fill(test)),
     ));
-    files
+    Ok(files)
 }
 
 /// The JS project's package.json: the toolchain's pinned dev dependencies.
@@ -109,6 +118,25 @@ fn js_package(name: &str, snake: &str) -> String {
         "overrides": toolchain["overrides"],
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// The JS project's package-lock.json: the toolchain's, for a package of
+/// this name, so `npm ci` installs exactly what the shipped JS plugins are
+/// built with.
+fn js_lock(name: &str) -> Result<String> {
+    let mut lock: serde_json::Value =
+        serde_json::from_str(JS_LOCK).context("the embedded plugins/js/package-lock.json")?;
+    lock["name"] = name.into();
+    lock["version"] = "0.1.0".into();
+    let root = lock["packages"][""]
+        .as_object_mut()
+        .context("the embedded package-lock.json has no root package")?;
+    root.insert("name".into(), name.into());
+    root.insert("version".into(), "0.1.0".into());
+    // As the package.json it goes with (js_package) says.
+    root.remove("license");
+    root.remove("engines");
+    Ok(serde_json::to_string_pretty(&lock)? + "\n")
 }
 
 fn samples(layer: Layer) -> (Vec<(&'static str, &'static str)>, &'static str) {
@@ -184,7 +212,10 @@ fn readme(lang: Lang, layer: Layer) -> String {
     let (files, build, toolchain) = match lang {
         Lang::Rust => (
             "- `src/lib.rs`: the plugin (with the Rust SDK `strata-sdk`, Arrow record batches in and out)\n\
-             - `Cargo.toml`: a `cdylib` crate, its own workspace",
+             - `Cargo.toml`: a `cdylib` crate, its own workspace; `Cargo.lock`: the versions the \
+             shipped plugins are tested with\n\
+             - `strata-sdk/`: the Rust SDK, vendored from the host that made this project (it \
+             speaks that host's contract; `host plugin new --sdk DIR` depends on another copy instead)",
             "cargo build --release --target wasm32-wasip2\n\
              # the component: target/wasm32-wasip2/release/{{snake}}.wasm",
             "Rust with the `wasm32-wasip2` target (`rustup target add wasm32-wasip2`).",
@@ -202,10 +233,11 @@ fn readme(lang: Lang, layer: Layer) -> String {
              - `strata-plugin.js`: the JavaScript SDK (a copy; rows cross as JSON lines)\n\
              - `build.mjs`: bundles with esbuild, then `jco componentize` with http and fetch-event disabled\n\
              - `wit/strata.wit`: the plugin contract",
-            "npm install\nnpm run build      # node build.mjs {{name}}.js -o build/{{snake}}.wasm",
-            "Node.js 20 or later; `npm install` brings esbuild, jco and componentize-js \
-             (`host plugin build` uses the Strata repository's plugins/js toolchain when this \
-             folder has no node_modules).",
+            "npm ci\nnpm run build      # node build.mjs {{name}}.js -o build/{{snake}}.wasm",
+            "Node.js 20 or later; `npm ci` brings esbuild, jco and componentize-js at the \
+             versions in `package-lock.json` (`npm ci --offline` works from npm's cache). \
+             `host plugin build` can also use a toolchain folder elsewhere: set \
+             STRATA_JS_TOOLCHAIN to a folder with build.mjs and node_modules.",
         ),
     };
     format!(
