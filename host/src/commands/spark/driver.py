@@ -180,17 +180,19 @@ def job_error(e):
     last frame; drops the frames of both.
     """
     java = getattr(e, "java_exception", None)  # py4j's Py4JJavaError
-    message = str(java.getMessage() if java is not None else e)
-    lines = [line for line in message.split("\n") if not line.startswith("\tat ")]
-    start = next((i for i, line in enumerate(lines) if "Traceback (most recent call last):" in line), None)
+    lines = str(java.getMessage() if java is not None else e).split("\n")
+    # Cut at the first Java frame or "Driver stacktrace:".
+    java_part = (i for i, line in enumerate(lines) if line.startswith("\tat ") or line == "Driver stacktrace:")
+    lines = lines[: next(java_part, len(lines))]
+    traceback = (i for i, line in enumerate(lines) if "Traceback (most recent call last):" in line)
+    start = next(traceback, None)
     if start is not None:
         head = lines[start].split("Traceback (most recent call last):")[0]
         # Frames are indented; the exception starts at the last unindented line.
         rest = lines[start + 1 :]
         last = max((i for i, line in enumerate(rest) if line and not line[0].isspace()), default=0)
         lines = [head + rest[last]] + rest[last + 1 :]
-    noise = ("", "SQLSTATE: 38000", "Driver stacktrace:")
-    return "\n".join(line for line in lines if line.strip() not in noise)[:4000]
+    return "\n".join(line for line in lines if line.strip() not in ("", "SQLSTATE: 38000"))[:4000]
 
 
 def main():
