@@ -302,3 +302,43 @@ pub(super) mod test_passthrough_alter {
         assert_eq!(load("test_passthrough_alter").info.version, "0.1.0+alter");
     }
 }
+
+pub(super) mod test_slow {
+    use super::*;
+
+    #[test]
+    fn copies_its_input_and_spins_only_on_the_partitions_it_is_told() {
+        let input = raw(&[("a", "1"), ("b", "2")]);
+        // The context's partition is date=2025-02-18.
+        let fast = run(
+            "test_slow",
+            &[("slow_partition", "date=2025-02-17")],
+            vec![input.clone()],
+        )
+        .unwrap();
+        assert_eq!(concat(&fast), input);
+        // Told to spin for longer than its time limit: the limit stops it.
+        let limits = Limits {
+            timeout: std::time::Duration::from_millis(300),
+            ..default_limits()
+        };
+        let err = run_with(
+            "test_slow",
+            &[
+                ("slow_partition", "date=2025-02-18"),
+                ("spin", "1000000000000000"),
+            ],
+            vec![input.clone()],
+            &limits,
+        )
+        .expect_err("spins past the limit");
+        assert!(matches!(err, RunError::Timeout(_)), "{err:?}");
+        let err = run(
+            "test_slow",
+            &[("slow_partition", "date=2025-02-18"), ("spin", "soon")],
+            vec![input],
+        )
+        .expect_err("a spin that is not a count");
+        assert!(matches!(err, RunError::BadParams(_)), "{err:?}");
+    }
+}

@@ -8,7 +8,9 @@ mod plugin;
 mod run;
 mod serve;
 mod show;
+mod spark;
 mod status;
+mod task;
 mod verify;
 
 use std::path::PathBuf;
@@ -53,6 +55,7 @@ enum Command {
     Serve(serve::ServeCommand),
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    Task(task::TaskCommand),
 }
 
 /// Options every subcommand takes.
@@ -203,6 +206,7 @@ impl Cli {
             Command::History(c) => c.execute(&self.global).await,
             Command::Serve(c) => c.execute(&self.global).await,
             Command::Plugin(c) => c.execute(&self.global).await,
+            Command::Task(c) => c.execute(&self.global).await,
         }
     }
 }

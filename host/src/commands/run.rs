@@ -20,6 +20,7 @@ use strata_engine::ops::lineage::Lineage;
 use strata_engine::ops::{metrics, notify};
 use strata_engine::{self as engine, Outcome, Report, RunOptions, Scope};
 
+use super::spark::EngineOptions;
 use super::{GlobalOptions, LeaseOptions, Selection};
 
 /// Compute every partition that is missing, damaged or stale, and nothing else.
@@ -57,6 +58,8 @@ pub(super) struct RunCommand {
     metrics_file: Option<PathBuf>,
     #[command(flatten)]
     lease: LeaseOptions,
+    #[command(flatten)]
+    engine: EngineOptions,
 }
 
 impl RunCommand {
@@ -104,6 +107,10 @@ impl RunCommand {
         }
         options.retry_failed = self.retry_failed;
         options.stop = Some(signals.receiver());
+        let spark = self.engine.executor(&pipeline)?;
+        if let Some(spark) = &spark {
+            options.executor = Some(spark.clone());
+        }
         let lease = tokio::select! {
             lease = self.lease.acquire(&store) => lease?,
             signal = signals.wait() => {
@@ -135,6 +142,11 @@ impl RunCommand {
 
         let started = Instant::now();
         let report = engine::run(&pipeline, &store, &options, lease.fence()).await;
+        if let Some(spark) = &spark
+            && let Err(e) = spark.finish().await
+        {
+            tracing::warn!("ending the Spark application: {e:#}");
+        }
         // Every START is out before the end events.
         options.started = None;
         if let Some(starts) = starts {
@@ -224,6 +236,7 @@ impl RunCommand {
         put("verify", json!(self.verify));
         put("every", json!(self.every.map(strata_core::units::human)));
         put("metrics_file", json!(self.metrics_file));
+        put("engine", json!(self.engine.recorded()));
         out
     }
 }

@@ -4,10 +4,12 @@
 use std::fmt;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How long one period is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Granularity {
     Hour,
@@ -73,6 +75,10 @@ impl Period {
     }
 
     /// The value in the folder name: `2025-02-18`, `2025-02-18T05`, `2025-02`.
+    pub fn granularity(&self) -> Granularity {
+        self.granularity
+    }
+
     pub fn label(&self) -> String {
         match self.granularity {
             Granularity::Hour => self.start.format("%Y-%m-%dT%H").to_string(),

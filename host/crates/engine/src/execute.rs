@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::Utc;
 use strata_core::DatasetId;
-use strata_core::config::{Dataset, Pipeline, PluginLimits, Producer};
+use strata_core::config::{Dataset, Pipeline, PluginLimits, Producer, StoreConfig};
 use strata_core::manifest::{
     CheckResult, Column, FORMAT_VERSION, FileEntry, InputRef, Manifest,
     Producer as ManifestProducer, content_hash, is_plain_file_name, sha256_hex,
@@ -23,6 +23,7 @@ use tokio::runtime::Handle;
 use crate::checks::{CheckSet, blocking_failure, describe_failure};
 use crate::failure::{Failure, FailureKind};
 use crate::partition::{PluginPartition, in_memory_content, stored_content};
+use crate::remote::{self, Task, TaskResult};
 
 /// A partition as a run left it: its manifest, and the manifest's entity
 /// tag if the run wrote it and the store gives one.
@@ -508,5 +509,158 @@ pub(crate) fn new_manifest(new: NewManifest<'_>) -> Manifest {
         host_version: env!("CARGO_PKG_VERSION").to_owned(),
         invalidated: None,
         checks: vec![],
+    }
+}
+
+/// A distributed run's side of a plugin partition (see [`crate::remote`]):
+/// the task that computes it elsewhere, and the commit of what it made.
+impl DatasetJob {
+    /// The task computing `partition` elsewhere; none unless the dataset is
+    /// a plugin's that loaded.
+    pub(crate) fn task(
+        &self,
+        store: &StoreConfig,
+        partition: &str,
+        period: Option<&Period>,
+        recipe: &Recipe,
+    ) -> Option<Task> {
+        let JobKind::Plugin {
+            plugin,
+            params,
+            inputs,
+            limits,
+            ..
+        } = &self.kind
+        else {
+            return None;
+        };
+        Some(Task::new(
+            store,
+            &self.dataset,
+            partition,
+            period,
+            &plugin.info.sha256,
+            params,
+            inputs,
+            limits,
+            recipe,
+        ))
+    }
+
+    /// Puts the dataset's plugin where its tasks fetch it by hash.
+    pub(crate) async fn ship_plugin(&self) -> Result<(), Failure> {
+        let JobKind::Plugin { plugin, .. } = &self.kind else {
+            return Ok(());
+        };
+        let bytes = tokio::fs::read(&plugin.path).await.map_err(|e| {
+            Failure::new(
+                FailureKind::PluginLoad,
+                format!("reading plugin {}: {e}", plugin.path.display()),
+            )
+        })?;
+        if sha256_hex(&bytes) != plugin.info.sha256 {
+            return Err(Failure::new(
+                FailureKind::PluginLoad,
+                format!(
+                    "plugin {} changed while the run was starting; run again",
+                    plugin.path.display()
+                ),
+            ));
+        }
+        self.store
+            .put_plugin(&plugin.info.sha256, bytes.into())
+            .await
+            .map_err(|e| Failure::store(&e))
+    }
+
+    /// Commits what a task computed: checks that the data file it reports
+    /// is in the store, evaluates the dataset's checks on it, then commits
+    /// the manifest (the file is already in place) or puts the output in
+    /// quarantine, as for a partition computed here.
+    pub(crate) async fn publish_task(
+        &self,
+        result: Result<TaskResult, String>,
+        previous: Previous,
+        history: Vec<u64>,
+    ) -> ComputeResult {
+        if let Some(lost) = self.fence.lost() {
+            return Err(NotCommitted::LeaseLost(lost.to_string()));
+        }
+        let mut manifest = match result {
+            Err(why) => return Err(remote::unrun(why).into()),
+            Ok(TaskResult::Failed { failure }) => return Err(failure.into()),
+            Ok(TaskResult::Computed { manifest }) => *manifest,
+        };
+        if manifest.dataset != self.dataset.to_string() {
+            return Err(Failure::new(
+                FailureKind::Host,
+                format!(
+                    "a task for {} returned a manifest of {}",
+                    self.dataset, manifest.dataset
+                ),
+            )
+            .into());
+        }
+        for file in &manifest.files {
+            let path = Store::file_path(&self.dataset, &manifest.partition, &file.path);
+            let size = self
+                .store
+                .size_of(&path)
+                .await
+                .map_err(|e| Failure::store(&e))?;
+            if size != Some(file.size) {
+                return Err(Failure::new(
+                    FailureKind::Host,
+                    format!(
+                        "the task reported {path} of {} bytes, but the store has {}",
+                        file.size,
+                        size.map_or("no such file".into(), |s| format!("{s} bytes"))
+                    ),
+                )
+                .into());
+            }
+        }
+        if !self.checks.is_empty() {
+            let (store, checks, dataset) = (
+                self.store.clone(),
+                self.checks.clone(),
+                self.dataset.clone(),
+            );
+            let handle = Handle::current();
+            let read = manifest.clone();
+            manifest.checks = tokio::task::spawn_blocking(move || {
+                let content = || stored_content(&store, &handle, &dataset, &read);
+                checks.evaluate(&read.partition, &read.schema, &history, &content)
+            })
+            .await
+            .map_err(|e| Failure::new(FailureKind::Host, format!("check task died: {e}")))??;
+        }
+        if blocking_failure(&manifest.checks).is_none() {
+            return self.publish(manifest, vec![], &previous).await;
+        }
+        // Rejected: the output moves to quarantine, out of the partition.
+        let mut files = Vec::with_capacity(manifest.files.len());
+        for file in &manifest.files {
+            files.push(
+                self.store
+                    .read_file(&self.dataset, &manifest.partition, &file.path)
+                    .await
+                    .map_err(|e| Failure::store(&e))?,
+            );
+        }
+        let written: Vec<String> = manifest.files.iter().map(|f| f.path.clone()).collect();
+        let partition = manifest.partition.clone();
+        let rejected = self.publish(manifest, files, &previous).await;
+        let kept = previous.manifest().map(|m| &m.files[..]).unwrap_or(&[]);
+        for name in written
+            .iter()
+            .filter(|n| !kept.iter().any(|f| &f.path == *n))
+        {
+            let path = Store::file_path(&self.dataset, &partition, name);
+            if let Err(e) = self.store.delete(&path).await {
+                tracing::warn!("could not remove the rejected file {path}: {e:#}");
+            }
+        }
+        rejected
     }
 }

@@ -16,6 +16,7 @@ mod failure_book;
 mod observe;
 pub mod ops;
 mod partition;
+pub mod remote;
 mod report;
 pub mod schema;
 mod tables;

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -26,6 +27,7 @@ use crate::execute::{
 use crate::failure::{Failure, FailureKind};
 use crate::failure_book::{self, Attempt, FailureBook};
 use crate::observe::observe;
+use crate::remote::{Executor, TaskResult};
 use crate::report::{DatasetReport, Outcome, PartitionReport, Report, Stats};
 use crate::tables;
 
@@ -86,6 +88,9 @@ pub struct RunOptions {
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
     /// Told the id of each dataset as its first partition starts.
     pub started: Option<tokio::sync::mpsc::UnboundedSender<DatasetId>>,
+    /// Where plugin partitions are computed: here (none), or as tasks of
+    /// a distributed run (`host run --engine spark`).
+    pub executor: Option<Arc<dyn Executor>>,
 }
 
 impl RunOptions {
@@ -101,6 +106,7 @@ impl RunOptions {
             checks_only: false,
             stop: None,
             started: None,
+            executor: None,
         }
     }
 
@@ -174,6 +180,12 @@ pub async fn run(
                 let _ = started.send(dataset.id.clone());
             }
             let plan = &plan;
+            let mut remote = match &options.executor {
+                Some(executor) if !options.stopping() => {
+                    remote_wave(executor.as_ref(), &job, pipeline, plan, &work, &walk).await
+                }
+                _ => HashMap::new(),
+            };
             let computed: Vec<(usize, Done)> = futures::stream::iter(work)
                 // Checked as each partition is about to start.
                 .take_while(|_| std::future::ready(!options.stopping()))
@@ -188,13 +200,17 @@ pub async fn run(
                     let history = plan.history(i, job.history());
                     let period = walk.period_of().get(&planned.id).copied();
                     let bar = bar.clone();
+                    let remote = remote.remove(&i);
                     async move {
                         let started = Instant::now();
-                        let result = match (planned.work, previous) {
-                            (Some(Work::Recheck), Previous::Intact(m)) => {
+                        let result = match (planned.work, previous, remote) {
+                            (Some(Work::Recheck), Previous::Intact(m), _) => {
                                 job.recheck(m, history).await
                             }
-                            (_, previous) => {
+                            (_, previous, Some(task)) => {
+                                job.publish_task(task, previous, history).await
+                            }
+                            (_, previous, None) => {
                                 job.compute(&planned.id, period, planned.recipe, previous, history)
                                     .await
                             }
@@ -266,6 +282,59 @@ pub async fn run(
     }
     report.stopped = options.stopping();
     Ok(report)
+}
+
+/// A distributed run: the plugin partitions of a dataset's work, computed
+/// as one wave of tasks by the executor. Returns each one's result by its
+/// index in the plan; the rest (rechecks, sources) is done here.
+async fn remote_wave(
+    executor: &dyn Executor,
+    job: &DatasetJob,
+    pipeline: &Pipeline,
+    plan: &DatasetPlan,
+    work: &[usize],
+    walk: &Walk<'_>,
+) -> HashMap<usize, Result<TaskResult, String>> {
+    let mut indices = Vec::new();
+    let mut tasks = Vec::new();
+    for &i in work {
+        let planned = &plan.partitions[i];
+        let recheck = planned.work == Some(Work::Recheck)
+            && matches!(plan.observed[&planned.id], Observed::Intact(_));
+        let Some(recipe) = planned.recipe.as_ref().filter(|_| !recheck) else {
+            continue;
+        };
+        let period = walk.period_of.get(&planned.id);
+        if let Some(task) = job.task(&pipeline.store, &planned.id, period, recipe) {
+            indices.push(i);
+            tasks.push(task);
+        }
+    }
+    if tasks.is_empty() {
+        return HashMap::new();
+    }
+    let results = match job.ship_plugin().await {
+        Err(failure) => Err(failure.to_string()),
+        Ok(()) => executor
+            .run_wave(tasks)
+            .await
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|results| {
+                if results.len() == indices.len() {
+                    Ok(results)
+                } else {
+                    Err(format!(
+                        "the executor returned {} results for {} tasks",
+                        results.len(),
+                        indices.len()
+                    ))
+                }
+            }),
+    };
+    match results {
+        Ok(results) => indices.into_iter().zip(results).collect(),
+        Err(why) => indices.into_iter().map(|i| (i, Err(why.clone()))).collect(),
+    }
 }
 
 /// A partition the run worked on: what came of it, and how long it took.

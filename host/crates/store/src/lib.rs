@@ -596,6 +596,63 @@ impl Store {
         Ok(())
     }
 
+    /// Where a plugin travels by content to the executors of a distributed
+    /// run: `_strata/plugins/<sha256>.wasm`.
+    pub fn plugin_path(sha256: &str) -> Path {
+        Path::from_iter(["_strata", "plugins", &format!("{sha256}.wasm")])
+    }
+
+    /// Puts a plugin's bytes at [`Store::plugin_path`] unless they are there
+    /// already (the name is their hash, so what is there is the same).
+    pub async fn put_plugin(&self, sha256: &str, bytes: Bytes) -> Result<()> {
+        let path = Self::plugin_path(sha256);
+        let put = self
+            .inner
+            .put_opts(
+                &path,
+                PutPayload::from_bytes(bytes),
+                object_store::PutMode::Create.into(),
+            )
+            .await;
+        match put {
+            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("writing {path} in {}", self.url)),
+        }
+    }
+
+    /// A plugin put by [`Store::put_plugin`]; the caller checks its hash.
+    pub async fn read_plugin(&self, sha256: &str) -> Result<Bytes> {
+        self.read_object(&Self::plugin_path(sha256)).await
+    }
+
+    /// Writes one data file into a partition's folder, outside any commit:
+    /// a task of a distributed run writes its output this way, and only the
+    /// run's driver, holding the lease, commits a manifest that names it.
+    /// A file no manifest names is garbage that `host gc` removes.
+    pub async fn write_data_file(
+        &self,
+        dataset: &DatasetId,
+        partition: &str,
+        name: &str,
+        bytes: Bytes,
+    ) -> Result<()> {
+        let path = Self::file_path(dataset, partition, name);
+        self.inner
+            .put(&path, PutPayload::from_bytes(bytes))
+            .await
+            .with_context(|| format!("writing {path} in {}", self.url))?;
+        Ok(())
+    }
+
+    /// The size of an object, if it exists.
+    pub async fn size_of(&self, path: &Path) -> Result<Option<u64>> {
+        match self.inner.head(path).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {path} in {}", self.url)),
+        }
+    }
+
     /// Deletes a partition's manifest, which makes the partition missing.
     pub async fn delete_manifest(&self, dataset: &DatasetId, partition: &str) -> Result<()> {
         let path = Self::file_path(dataset, partition, MANIFEST_FILE);

@@ -173,8 +173,14 @@ impl CheckSet {
     /// No checks (the dataset's check plugins did not load: its partitions
     /// fail with that instead).
     pub(crate) fn none(dataset: &Dataset) -> CheckSet {
+        CheckSet::empty(dataset.id.clone())
+    }
+
+    /// No checks, for a dataset known by its id alone (a task of a
+    /// distributed run computes; its driver evaluates the checks).
+    pub(crate) fn empty(dataset: DatasetId) -> CheckSet {
         CheckSet {
-            dataset: dataset.id.clone(),
+            dataset,
             builtins: vec![],
             plugins: vec![],
             runtime: None,
