@@ -91,11 +91,15 @@ fn main() {
     let std_dir = PathBuf::from(env::var_os("DEP_STRATA_STD_PLUGINS_DIR").expect(
         "DEP_STRATA_STD_PLUGINS_DIR: strata-std-plugins must be a dependency of this crate",
     ));
-    let std_crates = env::var("DEP_STRATA_STD_PLUGINS_CRATES").expect("DEP_STRATA_STD_PLUGINS_CRATES");
+    let std_crates =
+        env::var("DEP_STRATA_STD_PLUGINS_CRATES").expect("DEP_STRATA_STD_PLUGINS_CRATES");
     let mut components = BTreeMap::new();
     let mut args = vec!["--release", "--workspace"];
     for crate_name in std_crates.split(',') {
-        components.insert(crate_name.to_string(), std_dir.join(format!("{crate_name}.wasm")));
+        components.insert(
+            crate_name.to_string(),
+            std_dir.join(format!("{crate_name}.wasm")),
+        );
     }
     let excluded: Vec<String> = std_crates.split(',').map(|c| c.replace('_', "-")).collect();
     for package in &excluded {

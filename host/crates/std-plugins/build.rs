@@ -17,9 +17,7 @@ use std::env;
 use std::fs;
 use std::path::PathBuf;
 
-use build_support::{
-    cargo_build, check_wasm_target, copy_if_changed, target_dir, watch,
-};
+use build_support::{cargo_build, check_wasm_target, copy_if_changed, target_dir, watch};
 
 /// The standard plugins' packages in the plugins workspace, in pipeline
 /// order (bronze, silver, gold). A `std:` name is the package name.

@@ -89,7 +89,11 @@ pub(crate) fn target_dir(root: &Path) -> PathBuf {
 
 /// Runs `cargo build` in the plugins workspace; returns the built components
 /// by crate name.
-pub(crate) fn cargo_build(plugins: &Path, target_dir: &Path, args: &[&str]) -> BTreeMap<String, PathBuf> {
+pub(crate) fn cargo_build(
+    plugins: &Path,
+    target_dir: &Path,
+    args: &[&str],
+) -> BTreeMap<String, PathBuf> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut cmd = Command::new(cargo);
     // In the plugins folder, so that its .cargo/config.toml applies.
@@ -195,4 +199,3 @@ pub(crate) fn copy_if_changed(from: &Path, to: &Path) {
     fs::write(&tmp, &bytes).unwrap_or_else(|e| panic!("writing {}: {e}", tmp.display()));
     fs::rename(&tmp, to).unwrap_or_else(|e| panic!("renaming to {}: {e}", to.display()));
 }
-

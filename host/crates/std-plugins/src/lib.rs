@@ -19,10 +19,7 @@ pub const PREFIX: &str = "std:";
 /// The component of the standard plugin `name` (without `std:`), or `None`
 /// if there is none of that name (see [`NAMES`]).
 pub fn get(name: &str) -> Option<&'static [u8]> {
-    NAMES
-        .iter()
-        .position(|n| *n == name)
-        .map(|i| COMPONENTS[i])
+    NAMES.iter().position(|n| *n == name).map(|i| COMPONENTS[i])
 }
 
 /// Every standard plugin as (name, component), in the order of [`NAMES`].
@@ -50,6 +47,10 @@ mod tests {
             assert_eq!(get(name), Some(bytes));
         }
         assert_eq!(get("nope"), None);
-        assert_eq!(get("std:json-to-table"), None, "names are without the prefix");
+        assert_eq!(
+            get("std:json-to-table"),
+            None,
+            "names are without the prefix"
+        );
     }
 }
