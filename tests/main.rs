@@ -14,4 +14,5 @@ mod polyglot;
 mod reliability;
 mod runtime;
 mod serve;
+mod std_plugins;
 mod util;
