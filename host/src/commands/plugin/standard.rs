@@ -67,7 +67,7 @@ impl ListCommand {
                 "{:width$}  {:8}  {:>10}  {}",
                 row["plugin"].as_str().unwrap_or_default(),
                 row["version"].as_str().unwrap_or_default(),
-                row["size"],
+                row["size"].as_u64().unwrap_or_default(),
                 row["sha256"].as_str().unwrap_or_default(),
             );
         }
