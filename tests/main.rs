@@ -15,4 +15,5 @@ mod reliability;
 mod runtime;
 mod serve;
 mod spark;
+mod std_plugins;
 mod util;

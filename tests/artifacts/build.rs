@@ -8,6 +8,14 @@
 //! `<name>` is the crate name (`json_to_table`, `test_panic`, …) or a
 //! variant's name (`json_to_table_legacy`, `test_passthrough_alter`).
 //!
+//! The standard plugins (json-to-table, clean-dedupe, aggregate) are not
+//! built here: `strata-std-plugins`, which the host includes them from,
+//! builds them into the same nested target directory, and this script
+//! copies its files (`--workspace --exclude` them here). So the tests run
+//! the very bytes the host carries, compiled once, and the two builds never
+//! write one hash-less cdylib with different feature unification. What the
+//! two scripts share is in `host/crates/std-plugins/build_support.rs`.
+//!
 //! The Python and JavaScript plugins (`plugins/python`, `plugins/js`) are
 //! built too, from source, when their toolchains are here: `componentize-py`
 //! on PATH for Python; Node.js and `plugins/js/node_modules` (`npm ci`) for
@@ -17,16 +25,18 @@
 //! what to install (see `missing`); a toolchain that is there but fails
 //! the build is one.
 
+#[path = "../../host/crates/std-plugins/build_support.rs"]
+mod build_support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::env;
-use std::ffi::OsString;
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
 
-const WASM_TARGET: &str = "wasm32-wasip2";
+use build_support::{cargo_build, check_wasm_target, copy_if_changed, target_dir, watch};
 
 /// Builds of a plugin with a feature, by the name its component gets. They
 /// use the plugins workspace's `variant` profile, so their own directory: a
@@ -70,18 +80,32 @@ fn main() {
 
     watch(&plugins);
     watch(&root.join("wit"));
-    check_wasm_target();
+    check_wasm_target("the test plugins");
 
     let target_dir = target_dir(&root).join("wasm-plugins");
     let out = target_dir.join("out");
     fs::create_dir_all(&out).unwrap_or_else(|e| panic!("creating {}: {e}", out.display()));
 
-    let mut components = BTreeMap::new();
-    components.extend(cargo_build(
-        &plugins,
-        &target_dir,
-        &["--release", "--workspace"],
+    // The standard plugins are built by strata-std-plugins (a dependency,
+    // so its build script has run): the same files as the host includes.
+    let std_dir = PathBuf::from(env::var_os("DEP_STRATA_STD_PLUGINS_DIR").expect(
+        "DEP_STRATA_STD_PLUGINS_DIR: strata-std-plugins must be a dependency of this crate",
     ));
+    let std_crates =
+        env::var("DEP_STRATA_STD_PLUGINS_CRATES").expect("DEP_STRATA_STD_PLUGINS_CRATES");
+    let mut components = BTreeMap::new();
+    let mut args = vec!["--release", "--workspace"];
+    for crate_name in std_crates.split(',') {
+        components.insert(
+            crate_name.to_string(),
+            std_dir.join(format!("{crate_name}.wasm")),
+        );
+    }
+    let excluded: Vec<String> = std_crates.split(',').map(|c| c.replace('_', "-")).collect();
+    for package in &excluded {
+        args.extend(["--exclude", package]);
+    }
+    components.extend(cargo_build(&plugins, &target_dir, &args));
     // All variants in one build (each package at most once in VARIANTS).
     let mut args = vec!["--profile", "variant"];
     let mut features = Vec::new();
@@ -172,182 +196,6 @@ fn foreach_macro(test_plugins: &BTreeSet<&str>) -> String {
              ($m:ident) => {{\n{calls}    }};\n\
          }}\n"
     )
-}
-
-/// Reruns this script when any file under `dir` changes, except build output.
-fn watch(dir: &Path) {
-    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
-    for entry in entries {
-        let entry = entry.expect("a directory entry");
-        let path = entry.path();
-        let file_type = entry.file_type().expect("a file type");
-        if file_type.is_dir() {
-            let skip = ["target", "node_modules", "__pycache__", "build"];
-            if !skip.iter().any(|s| entry.file_name() == *s) {
-                watch(&path);
-            }
-        } else {
-            println!("cargo:rerun-if-changed={}", path.display());
-        }
-    }
-}
-
-/// Fails early, and says what to do, if the standard library for the wasm
-/// target is not installed.
-fn check_wasm_target() {
-    let rustc = env::var_os("RUSTC").unwrap_or_else(|| OsString::from("rustc"));
-    let sysroot = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if let Some(sysroot) = sysroot
-        && !sysroot.join("lib/rustlib").join(WASM_TARGET).exists()
-    {
-        panic!(
-            "\n\nThe Rust target {WASM_TARGET} is not installed for {}; the test plugins need it.\n\
-             Run: rustup target add {WASM_TARGET}\n\n",
-            sysroot.display()
-        );
-    }
-}
-
-/// The root workspace's target directory. Taken from `OUT_DIR`
-/// (`<target>/[<triple>/]<profile>/build/<package>-<hash>/out`), which also
-/// reflects `CARGO_TARGET_DIR` and `--target-dir`; if its layout is not that,
-/// from `CARGO_TARGET_DIR` or `<root>/target`.
-fn target_dir(root: &Path) -> PathBuf {
-    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
-    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
-    let build = out_dir.ancestors().nth(2);
-    if let Some(profile_dir) = build
-        .filter(|b| b.file_name().is_some_and(|n| n == "build"))
-        .and_then(Path::parent)
-        && let Some(mut target) = profile_dir.parent()
-    {
-        let triple = env::var("TARGET").unwrap_or_default();
-        if target.file_name().is_some_and(|n| n == triple.as_str())
-            && let Some(parent) = target.parent()
-        {
-            target = parent;
-        }
-        return target.to_path_buf();
-    }
-    match env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
-        Some(dir) if dir.is_absolute() => dir,
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
-}
-
-/// Runs `cargo build` in the plugins workspace; returns the built components
-/// by crate name.
-fn cargo_build(plugins: &Path, target_dir: &Path, args: &[&str]) -> BTreeMap<String, PathBuf> {
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let mut cmd = Command::new(cargo);
-    // In the plugins folder, so that its .cargo/config.toml applies.
-    cmd.current_dir(plugins)
-        .arg("build")
-        .args(args)
-        .arg("--manifest-path")
-        .arg(plugins.join("Cargo.toml"))
-        .args(["--target", WASM_TARGET])
-        .arg("--message-format=json-render-diagnostics")
-        .env("CARGO_TARGET_DIR", target_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    // What this build of the host was given is not for the plugins.
-    for (key, _) in env::vars_os() {
-        let Some(key) = key.to_str() else { continue };
-        let drop = matches!(
-            key,
-            "RUSTFLAGS"
-                | "RUSTDOCFLAGS"
-                | "CARGO_ENCODED_RUSTFLAGS"
-                | "CARGO_ENCODED_RUSTDOCFLAGS"
-                | "CARGO_BUILD_TARGET"
-                | "CARGO_BUILD_RUSTFLAGS"
-                | "CARGO_BUILD_RUSTDOCFLAGS"
-                | "CARGO_BUILD_TARGET_DIR"
-                | "CARGO_BUILD_BUILD_DIR"
-                | "CARGO_INCREMENTAL"
-                | "RUSTC_WORKSPACE_WRAPPER"
-                | "CLIPPY_ARGS"
-                | "CLIPPY_CONF_DIR"
-                | "LLVM_PROFILE_FILE"
-                | "TARGET"
-                | "HOST"
-                | "OUT_DIR"
-                | "OPT_LEVEL"
-                | "DEBUG"
-                | "PROFILE"
-                | "NUM_JOBS"
-                | "RUSTC_LINKER"
-        ) || key.starts_with("CARGO_PROFILE_")
-            || (key.starts_with("CARGO_TARGET_") && key != "CARGO_TARGET_DIR")
-            || key.starts_with("CARGO_LLVM_COV")
-            || key.starts_with("__CARGO_FIX");
-        if drop {
-            cmd.env_remove(key);
-        }
-    }
-    eprintln!("running: {cmd:?}");
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running cargo for the plugins: {e}"));
-    if !output.status.success() {
-        panic!(
-            "\n\nbuilding the plugins failed ({}); the compiler's messages are above.\n\
-             To see them directly: cd plugins && cargo build {}\n\n",
-            output.status,
-            args.join(" ")
-        );
-    }
-    let mut built = BTreeMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if message["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let is_cdylib = message["target"]["kind"]
-            .as_array()
-            .is_some_and(|kinds| kinds.iter().any(|k| k == "cdylib"));
-        if !is_cdylib {
-            continue;
-        }
-        let name = message["target"]["name"]
-            .as_str()
-            .expect("an artifact has a target name")
-            .replace('-', "_");
-        let wasm = message["filenames"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|f| f.as_str())
-            .find(|f| f.ends_with(".wasm"));
-        if let Some(wasm) = wasm {
-            built.insert(name, PathBuf::from(wasm));
-        }
-    }
-    if built.is_empty() {
-        panic!("cargo built no plugin component in {}", plugins.display());
-    }
-    built
-}
-
-/// Copies `from` to `to` unless `to` already holds the same bytes, through a
-/// temporary file so that a reader never sees half a file.
-fn copy_if_changed(from: &Path, to: &Path) {
-    let bytes = fs::read(from).unwrap_or_else(|e| panic!("reading {}: {e}", from.display()));
-    if fs::read(to).is_ok_and(|old| old == bytes) {
-        return;
-    }
-    let tmp = to.with_extension(format!("wasm.tmp{}", std::process::id()));
-    fs::write(&tmp, &bytes).unwrap_or_else(|e| panic!("writing {}: {e}", tmp.display()));
-    fs::rename(&tmp, to).unwrap_or_else(|e| panic!("renaming to {}: {e}", to.display()));
 }
 
 /// Removes components of plugins that no longer exist.

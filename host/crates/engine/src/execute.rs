@@ -2,12 +2,12 @@
 //! a raw period, a plugin computes a partition from its inputs; either is
 //! committed through the store's fenced commit protocol.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use chrono::Utc;
 use strata_core::DatasetId;
-use strata_core::config::{Dataset, Pipeline, PluginLimits, Producer, StoreConfig};
+use strata_core::config::{Dataset, Pipeline, PluginLimits, PluginRef, Producer, StoreConfig};
 use strata_core::manifest::{
     CheckResult, Column, FORMAT_VERSION, FileEntry, InputRef, Manifest,
     Producer as ManifestProducer, content_hash, is_plain_file_name, sha256_hex,
@@ -117,6 +117,8 @@ enum JobKind {
     Plugin {
         runtime: Arc<Runtime>,
         plugin: Arc<Plugin>,
+        /// Where its bytes come from (a distributed run ships them).
+        source: PluginRef,
         params: serde_json::Map<String, serde_json::Value>,
         inputs: Vec<DatasetId>,
         limits: PluginLimits,
@@ -135,7 +137,8 @@ impl DatasetJob {
         runtime: &SharedRuntime,
         cache_dir: Option<PathBuf>,
     ) -> DatasetJob {
-        let load = |path: PathBuf| load_plugin(runtime, cache_dir.clone(), path, None);
+        let load =
+            |path: PathBuf| load_plugin(runtime, cache_dir.clone(), PluginRef::File(path), None);
         let (checks, broken) = match CheckSet::prepare(dataset, load).await {
             Ok(checks) => (checks, None),
             Err(failure) => (CheckSet::none(dataset), Some(failure)),
@@ -153,15 +156,16 @@ impl DatasetJob {
                 )),
             },
             Producer::Plugin {
-                path,
+                plugin,
                 sha256,
                 params,
                 inputs,
                 limits,
-            } => match load_plugin(runtime, cache_dir, path.clone(), sha256.clone()).await {
-                Ok((runtime, plugin)) => JobKind::Plugin {
+            } => match load_plugin(runtime, cache_dir, plugin.clone(), sha256.clone()).await {
+                Ok((runtime, loaded)) => JobKind::Plugin {
                     runtime,
-                    plugin: Arc::new(plugin),
+                    plugin: Arc::new(loaded),
+                    source: plugin.clone(),
                     params: params.clone(),
                     inputs: inputs.iter().map(|i| i.dataset.clone()).collect(),
                     limits: limits.clone(),
@@ -212,6 +216,7 @@ impl DatasetJob {
                 params,
                 inputs,
                 limits,
+                ..
             } => {
                 let job = PluginPartition {
                     store: self.store.clone(),
@@ -428,12 +433,25 @@ impl DatasetJob {
     }
 }
 
-/// Loads a dataset's plugin on a blocking thread, starting the runtime if
-/// it is the first, and checks the sha256 the config pins.
+/// The bytes of the standard plugin `name` (`std:NAME`), which this host
+/// carries. Core checked the name against the same list when it read the
+/// pipeline; this fails only if the two lists disagree.
+pub(crate) fn std_plugin(name: &str) -> anyhow::Result<&'static [u8]> {
+    strata_std_plugins::get(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "this host carries no standard plugin `{name}`; it has {}",
+            strata_std_plugins::NAMES.join(", ")
+        )
+    })
+}
+
+/// Loads a dataset's plugin (a file, or a standard plugin's bytes) on a
+/// blocking thread, starting the runtime if it is the first, and checks
+/// the sha256 the config pins.
 async fn load_plugin(
     runtime: &SharedRuntime,
     cache_dir: Option<PathBuf>,
-    path: PathBuf,
+    plugin: PluginRef,
     pinned: Option<String>,
 ) -> Result<(Arc<Runtime>, Plugin), Failure> {
     let runtime = match runtime.get() {
@@ -449,33 +467,38 @@ async fn load_plugin(
         }
     };
     let rt = runtime.clone();
-    let plugin = tokio::task::spawn_blocking(move || {
-        let plugin = rt.load(&path)?;
+    let loaded = tokio::task::spawn_blocking(move || {
+        let loaded = match &plugin {
+            PluginRef::File(path) => rt.load(path)?,
+            PluginRef::Std(name) => {
+                let bytes = std_plugin(name)
+                    .map_err(|e| Failure::new(FailureKind::PluginLoad, format!("{e:#}")))?;
+                rt.load_bytes(Path::new(&plugin.to_string()), bytes)?
+            }
+        };
         if let Some(pin) = pinned
-            && pin != plugin.info.sha256
+            && pin != loaded.info.sha256
         {
             return Err(Failure::new(
                 FailureKind::PluginLoad,
                 format!(
-                    "plugin {} has sha256 {}, but pipeline.toml pins {pin}; \
+                    "plugin {plugin} has sha256 {}, but pipeline.toml pins {pin}; \
                      update the pin if the new plugin is intended",
-                    path.display(),
-                    plugin.info.sha256
+                    loaded.info.sha256
                 ),
             ));
         }
         tracing::debug!(
-            "plugin {}@{} ({}) {:?}",
-            plugin.info.name,
-            plugin.info.version,
-            path.display(),
-            plugin.origin
+            "plugin {}@{} ({plugin}) {:?}",
+            loaded.info.name,
+            loaded.info.version,
+            loaded.origin
         );
-        Ok(plugin)
+        Ok(loaded)
     })
     .await
     .map_err(|e| Failure::new(FailureKind::Host, format!("loading the plugin: {e}")))??;
-    Ok((runtime, plugin))
+    Ok((runtime, loaded))
 }
 
 /// What a new manifest records; the rest (format, content hash, time,
@@ -549,26 +572,31 @@ impl DatasetJob {
 
     /// Puts the dataset's plugin where its tasks fetch it by hash.
     pub(crate) async fn ship_plugin(&self) -> Result<(), Failure> {
-        let JobKind::Plugin { plugin, .. } = &self.kind else {
+        let JobKind::Plugin { plugin, source, .. } = &self.kind else {
             return Ok(());
         };
-        let bytes = tokio::fs::read(&plugin.path).await.map_err(|e| {
-            Failure::new(
-                FailureKind::PluginLoad,
-                format!("reading plugin {}: {e}", plugin.path.display()),
-            )
-        })?;
+        let bytes: bytes::Bytes = match source {
+            PluginRef::Std(name) => std_plugin(name)
+                .map_err(|e| Failure::new(FailureKind::PluginLoad, format!("{e:#}")))?
+                .into(),
+            PluginRef::File(path) => tokio::fs::read(path)
+                .await
+                .map_err(|e| {
+                    Failure::new(
+                        FailureKind::PluginLoad,
+                        format!("reading plugin {}: {e}", path.display()),
+                    )
+                })?
+                .into(),
+        };
         if sha256_hex(&bytes) != plugin.info.sha256 {
             return Err(Failure::new(
                 FailureKind::PluginLoad,
-                format!(
-                    "plugin {} changed while the run was starting; run again",
-                    plugin.path.display()
-                ),
+                format!("plugin {source} changed while the run was starting; run again"),
             ));
         }
         self.store
-            .put_plugin(&plugin.info.sha256, bytes.into())
+            .put_plugin(&plugin.info.sha256, bytes)
             .await
             .map_err(|e| Failure::store(&e))
     }

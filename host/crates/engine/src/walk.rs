@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use chrono::{NaiveDateTime, Utc};
 use futures::StreamExt;
 use strata_core::DatasetId;
-use strata_core::config::{Dataset, Pipeline, Producer};
+use strata_core::config::{Dataset, Pipeline, PluginRef, Producer};
 use strata_core::manifest::{CheckResult, Manifest, sha256_hex};
 use strata_core::period::Period;
 use strata_core::planner::{self, Availability, Observed, Recipe, State};
@@ -23,6 +23,7 @@ use crate::checks::{self, CheckIds, blocking_failure, describe_failure};
 use crate::dataset_plan::{DatasetPlan, Planned, Work};
 use crate::execute::{
     Committed, ComputeResult, DatasetJob, NotCommitted, Previous, Rejection, SharedRuntime,
+    std_plugin,
 };
 use crate::failure::{Failure, FailureKind};
 use crate::failure_book::{self, Attempt, FailureBook};
@@ -362,7 +363,7 @@ struct Walk<'a> {
     /// dependents can read.
     upstream: HashMap<DatasetId, (Vec<String>, Availability)>,
     /// Datasets often share a plugin file: each is read and hashed once.
-    plugin_hashes: HashMap<PathBuf, String>,
+    plugin_hashes: HashMap<PluginRef, String>,
     /// Progress bars are drawn: computed partitions are logged at debug level.
     progress: bool,
     /// Deterministic failures with an unchanged key are computed again.
@@ -409,10 +410,12 @@ impl<'a> Walk<'a> {
         let ((observed, cache), mut failures) = (observed?, failures?);
         failures.retain(|p| observed.contains_key(p));
         let plugin_sha = match &dataset.producer {
-            Producer::Plugin { path, .. } => Some(self.plugin_sha256(path, &dataset.id)?),
+            Producer::Plugin { plugin, .. } => Some(self.plugin_sha256(plugin, &dataset.id)?),
             Producer::Source(_) => None,
         };
-        let checks = CheckIds::of(dataset, &mut |path| self.plugin_sha256(path, &dataset.id))?;
+        let checks = CheckIds::of(dataset, &mut |path| {
+            self.plugin_sha256(&PluginRef::File(path.clone()), &dataset.id)
+        })?;
         self.validate_checks(dataset, &expected, &observed)?;
         let refetch_from = match &dataset.producer {
             Producer::Source(spec) => expected.len().saturating_sub(spec.refetch_recent()),
@@ -534,14 +537,17 @@ impl<'a> Walk<'a> {
         )
     }
 
-    fn plugin_sha256(&mut self, path: &PathBuf, dataset: &DatasetId) -> Result<String> {
-        if let Some(sha) = self.plugin_hashes.get(path) {
+    fn plugin_sha256(&mut self, plugin: &PluginRef, dataset: &DatasetId) -> Result<String> {
+        if let Some(sha) = self.plugin_hashes.get(plugin) {
             return Ok(sha.clone());
         }
-        let sha = std::fs::read(path)
-            .map(|b| sha256_hex(&b))
-            .with_context(|| format!("reading plugin {} of {dataset}", path.display()))?;
-        self.plugin_hashes.insert(path.clone(), sha.clone());
+        let sha = match plugin {
+            PluginRef::File(path) => std::fs::read(path)
+                .map(|b| sha256_hex(&b))
+                .with_context(|| format!("reading plugin {} of {dataset}", path.display()))?,
+            PluginRef::Std(name) => sha256_hex(std_plugin(name)?),
+        };
+        self.plugin_hashes.insert(plugin.clone(), sha.clone());
         Ok(sha)
     }
 

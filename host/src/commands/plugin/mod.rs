@@ -1,13 +1,15 @@
 //! `host plugin`: tools for plugin authors. `new` scaffolds a plugin project
 //! in Rust, Python or JavaScript; `build` builds one with its language's
 //! toolchain; `inspect` shows what a `.wasm` is and what it imports; `test`
-//! runs one on sample data (read by `sample`).
+//! runs one on sample data (read by `sample`). `list` and `export` show and
+//! write out the standard plugins the host carries (`standard`).
 
 mod build;
 mod inspect;
 mod new;
 mod rust_sdk;
 mod sample;
+mod standard;
 mod templates;
 mod test;
 
@@ -22,15 +24,19 @@ use super::GlobalOptions;
 use self::build::BuildCommand;
 use self::inspect::InspectCommand;
 use self::new::NewCommand;
+use self::standard::{ExportCommand, ListCommand};
 use self::test::TestCommand;
 
-/// Tools for plugin authors: scaffold, build, inspect and test plugins.
+/// Tools for plugin authors: scaffold, build, inspect and test plugins;
+/// list and export the standard plugins the host carries.
 #[derive(Subcommand)]
 pub(super) enum PluginCommand {
     New(NewCommand),
     Build(BuildCommand),
     Inspect(InspectCommand),
     Test(TestCommand),
+    List(ListCommand),
+    Export(ExportCommand),
 }
 
 impl PluginCommand {
@@ -42,6 +48,8 @@ impl PluginCommand {
             PluginCommand::Build(c) => c.execute(),
             PluginCommand::Inspect(c) => c.execute(global),
             PluginCommand::Test(c) => c.execute(global),
+            PluginCommand::List(c) => c.execute(global),
+            PluginCommand::Export(c) => c.execute(),
         })
     }
 }

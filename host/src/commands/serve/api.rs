@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use strata_core::DatasetId;
-use strata_core::config::{Mapping, Producer};
+use strata_core::config::{Mapping, PluginRef, Producer};
 use strata_core::planner;
 use strata_engine::PartitionReport;
 use strata_engine::ops::{history, metrics};
@@ -159,9 +159,15 @@ pub(super) async fn pipeline(State(app): State<Shared>) -> ApiResult {
                 .collect();
             let producer = match &d.producer {
                 Producer::Source(_) => json!({ "kind": "source" }),
-                Producer::Plugin { path, .. } => json!({
+                // A file by its name (not where it is on the server), a
+                // standard plugin as pipeline.toml names it (`std:NAME`).
+                Producer::Plugin { plugin, .. } => json!({
                     "kind": "plugin",
-                    "file": path.file_name().map(|f| f.to_string_lossy().into_owned()),
+                    "file": match plugin {
+                        PluginRef::File(path) =>
+                            path.file_name().map(|f| f.to_string_lossy().into_owned()),
+                        PluginRef::Std(_) => Some(plugin.to_string()),
+                    },
                 }),
             };
             json!({

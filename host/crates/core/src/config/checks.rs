@@ -374,6 +374,13 @@ pub(crate) fn parse_check(
                 .plugin
                 .as_ref()
                 .ok_or_else(|| format!("check `{name}` needs `plugin = \"path/to/check.wasm\"`"))?;
+            if plugin.starts_with(super::STD_PREFIX) {
+                // The standard plugins are transforms; none is a check.
+                return Err(format!(
+                    "check `{name}`: `{plugin}` is not a check plugin; the standard plugins \
+                     (`std:`) transform datasets, a check plugin is a .wasm file"
+                ));
+            }
             let path = dir.join(plugin);
             if !path.is_file() {
                 return Err(format!(

@@ -16,6 +16,7 @@ use toml::Spanned;
 mod checks;
 mod http;
 mod operations;
+mod plugin_ref;
 mod source;
 mod tables;
 
@@ -24,6 +25,7 @@ pub use http::{CompiledHttp, HttpSpec, Method, Pagination, Pairs};
 pub use operations::{
     Endpoint, History, Lineage, LineageTarget, Notify, NotifyEvent, NotifyKind, Operations,
 };
+pub use plugin_ref::{PluginRef, STD_PLUGINS, STD_PREFIX};
 pub use source::{FilesSpec, SourceSpec};
 pub use tables::{TableFormat, Tables};
 
@@ -71,7 +73,8 @@ impl Default for PluginLimits {
 pub enum Producer {
     Source(SourceSpec),
     Plugin {
-        path: PathBuf,
+        /// A `.wasm` file or a standard plugin (`std:NAME`).
+        plugin: PluginRef,
         sha256: Option<String>,
         /// Params as given, as a JSON object (keys sorted).
         params: serde_json::Map<String, serde_json::Value>,
@@ -317,7 +320,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
                     line,
                     format!(
                         "dataset `{id}` needs `source = {{ kind = \"files\", ... }}` (raw data) \
-                         or `plugin = \"path/to/plugin.wasm\"` with `inputs`"
+                         or `plugin = \"path/to/plugin.wasm\"` (or \"std:NAME\") with `inputs`"
                     ),
                 ));
             }
@@ -334,13 +337,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
                 Producer::Source(source)
             }
             (None, Some(plugin)) => {
-                let file = dir.join(plugin.get_ref());
-                if !file.is_file() {
+                let plugin_ref = PluginRef::parse(plugin.get_ref(), &dir)
+                    .map_err(|m| ctx.err(&plugin, format!("dataset `{id}`: {m}")))?;
+                if let Some(file) = plugin_ref.file()
+                    && !file.is_file()
+                {
                     return Err(ctx.err(
                         &plugin,
                         format!(
                             "plugin file {} does not exist (paths are relative to the folder of {}); \
-                             build the plugin or fix the path",
+                             build the plugin, fix the path, or name a standard plugin (`std:NAME`)",
                             file.display(),
                             path.display()
                         ),
@@ -379,7 +385,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Pipeline, ConfigError> {
                     .and_then(|v| v.as_object().cloned())
                     .unwrap_or_default();
                 Producer::Plugin {
-                    path: file,
+                    plugin: plugin_ref,
                     sha256,
                     params,
                     inputs,
