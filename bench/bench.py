@@ -828,6 +828,40 @@ class Bench:
         if committed:
             raise Failed(f"a no-op run committed a Delta version: {committed}")
 
+    def spark_cost(self):
+        """Scenario 10: what running on a Spark cluster costs. Scenario 1's
+        full build (bronze, silver, gold from raw already in the store) in
+        this process and through `--engine spark` on a two-worker
+        local-cluster on this machine, alternating on one store. On one
+        machine the cluster cannot be faster: the ratio is what it costs
+        (JVMs, spark-submit, a `host task` process and its plugin load per
+        partition)."""
+        import pyspark
+        d = self.strata_dir
+        store = d / "store"
+        D = len(self.days)
+        if not (store / "raw").exists():
+            run(self.host(d / "pipeline.toml", "run", "--dataset", "raw/transactions"), self.timeout)
+        expect = {"bronze/transactions": D, "silver/transactions": D,
+                  "gold/daily_totals": D, "gold/rolling_7d": D}
+
+        def fresh():
+            rm(*(store / layer for layer in ("bronze", "silver", "gold")))
+            rm(d / "store" / "_strata" / "tables")
+
+        # spark-submit and Spark's jars come with the bench's pyspark; its
+        # Python runs the driver program.
+        env = ["env", f"SPARK_HOME={Path(pyspark.__file__).parent}", f"PYSPARK_PYTHON={PY}"]
+        master = "local-cluster[2,1,1024]"
+        systems = {
+            "strata": (fresh, lambda: self.host(d / "pipeline.toml", "run", "--json"),
+                       self.strata_check(expect)),
+            "strata on spark": (fresh, lambda: env + self.host(
+                d / "pipeline.toml", "run", "--json", "--engine", "spark", "--master", master),
+                self.strata_check(expect)),
+        }
+        self.scenario("s10", "Full build here and on a two-worker Spark cluster on this machine", systems)
+
     def machine(self):
         def out(cmd):
             try:
@@ -872,6 +906,8 @@ class Bench:
             self.checks_cost()
         if self.wanted("s9"):
             self.delta_cost()
+        if self.wanted("s10"):
+            self.spark_cost()
         self.results["total_seconds"] = time.time() - started
         self.save()
 

@@ -89,6 +89,10 @@ def targets(r):
     if n9 and n9d:
         add("Delta log: no work on a no-op run", None,
             f"no commit; {secs(n9d)} against {secs(n9)} without tables ({ratio(n9d / n9)})", True)
+    s10, s10s = median(r, "s10"), median(r, "s10", "strata on spark")
+    if s10 and s10s:
+        add("Spark cluster on this machine: its cost (no target)", None,
+            f"{ratio(s10s / s10)} of the local build ({secs(s10s)} against {secs(s10)})", True)
     s2 = median(r, "s2")
     add("no-op run < 1% of the full build", None,
         f"{s2 / s1 * 100:.1f}% ({secs(s2)} of {secs(s1)})" if s2 and s1 else "–",
@@ -324,6 +328,13 @@ def write(r, path):
             "`host run` on the store the Delta build left, with and without tables. With tables a "
             "no-op run reads one small object per dataset (`_strata/tables/`) and lists the log "
             "from its last version on; it commits nothing (the run fails otherwise).")
+    section("s10", "Scenario 10: on a Spark cluster on this machine",
+            "Scenario 1's full build (bronze, silver, gold from raw already in the store) in one "
+            "`host run` (Strata) and through `--engine spark --master local-cluster[2,1,1024]` "
+            "(two executors of one core on this machine; the host plans and commits, each partition "
+            "is a Spark task running `host task`), alternating on the same store. On one machine the "
+            "cluster cannot be faster: the last column is what it costs (spark-submit and three JVMs, "
+            "then per partition a task, a `host task` process and its plugin load).")
     doc += ["## Commands", "",
             "```sh",
             f"bench/run {r['scale']}                 # everything; writes this file",
