@@ -1,11 +1,13 @@
 //! The subcommands of `host`.
 
 mod check;
+mod completions;
 mod gc;
 mod history;
 mod invalidate;
 mod plugin;
 mod run;
+mod schema;
 mod serve;
 mod show;
 mod status;
@@ -53,6 +55,9 @@ enum Command {
     Serve(serve::ServeCommand),
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    Schema(schema::SchemaCommand),
+    Completions(completions::CompletionsCommand),
+    Man(completions::ManCommand),
 }
 
 /// Options every subcommand takes.
@@ -203,6 +208,9 @@ impl Cli {
             Command::History(c) => c.execute(&self.global).await,
             Command::Serve(c) => c.execute(&self.global).await,
             Command::Plugin(c) => c.execute(&self.global).await,
+            Command::Schema(c) => c.execute(&self.global).await,
+            Command::Completions(c) => c.execute(&self.global).await,
+            Command::Man(c) => c.execute(&self.global).await,
         }
     }
 }
