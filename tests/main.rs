@@ -2,6 +2,7 @@
 
 mod checks;
 mod cli;
+mod completions;
 mod contract;
 mod delta;
 mod http_source;
@@ -13,5 +14,6 @@ mod pipeline;
 mod polyglot;
 mod reliability;
 mod runtime;
+mod schema;
 mod serve;
 mod util;

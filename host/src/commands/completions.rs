@@ -12,7 +12,9 @@ use clap_complete::Shell;
 
 use super::{Cli, GlobalOptions};
 
-/// Print the shell completion script for SHELL. Bash: save it as
+/// Print the shell completion script for bash, zsh, fish, …
+///
+/// Bash: save it as
 /// ~/.local/share/bash-completion/completions/host; zsh: as `_host` in a
 /// folder of $fpath; fish: as ~/.config/fish/completions/host.fish.
 #[derive(Args)]
@@ -32,8 +34,10 @@ impl CompletionsCommand {
     }
 }
 
-/// Print the man page of host (roff; read it with `host man | man -l -`),
-/// or with --dir write one page per command into a folder: host.1,
+/// Print the man page of host, or write every command's with --dir
+///
+/// Without --dir, prints host.1 in roff (read it with `host man | man -l
+/// -`); with --dir, writes one page per command into a folder: host.1,
 /// host-run.1, host-plugin-new.1, … (e.g. --dir ~/.local/share/man/man1).
 #[derive(Args)]
 pub(super) struct ManCommand {

@@ -8,8 +8,10 @@ use clap::Args;
 
 use super::GlobalOptions;
 
-/// Print the JSON Schema (draft 2020-12) of pipeline.toml: every key, its
-/// type and what it means. Editors with a TOML language server (Taplo,
+/// Print the JSON Schema of pipeline.toml, for editors
+///
+/// The schema (draft 2020-12) names every key, its type and what it
+/// means. Editors with a TOML language server (Taplo,
 /// Even Better TOML) complete and check pipeline.toml with it: save it
 /// with `host schema > pipeline.schema.json` and put
 /// `#:schema ./pipeline.schema.json` on the first line of pipeline.toml.
