@@ -27,9 +27,9 @@ pub(super) struct CompletionsCommand {
 impl CompletionsCommand {
     pub(super) async fn execute(self, _global: &GlobalOptions) -> Result<ExitCode> {
         let mut command = Cli::command();
-        let mut out = std::io::stdout().lock();
-        clap_complete::generate(self.shell, &mut command, "host", &mut out);
-        out.flush()?;
+        let mut script = Vec::new();
+        clap_complete::generate(self.shell, &mut command, "host", &mut script);
+        print_all(&script)?;
         Ok(ExitCode::SUCCESS)
     }
 }
@@ -52,9 +52,9 @@ impl ManCommand {
         let command = Cli::command();
         match &self.dir {
             None => {
-                let mut out = std::io::stdout().lock();
-                clap_mangen::Man::new(command).render(&mut out)?;
-                out.flush()?;
+                let mut page = Vec::new();
+                clap_mangen::Man::new(command).render(&mut page)?;
+                print_all(&page)?;
             }
             Some(dir) => {
                 std::fs::create_dir_all(dir)
@@ -64,6 +64,16 @@ impl ManCommand {
             }
         }
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Writes `bytes` to stdout; a reader that stopped early (`host man |
+/// head`) is not an error.
+pub(super) fn print_all(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
 

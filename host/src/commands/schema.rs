@@ -1,6 +1,5 @@
 //! `host schema`: the JSON Schema of pipeline.toml, for editors.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -20,10 +19,9 @@ pub(super) struct SchemaCommand {}
 
 impl SchemaCommand {
     pub(super) async fn execute(self, _global: &GlobalOptions) -> Result<ExitCode> {
-        let text = serde_json::to_string_pretty(&strata_core::config::json_schema())?;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{text}")?;
-        out.flush()?;
+        let mut text = serde_json::to_string_pretty(&strata_core::config::json_schema())?;
+        text.push('\n');
+        super::completions::print_all(text.as_bytes())?;
         Ok(ExitCode::SUCCESS)
     }
 }
