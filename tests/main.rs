@@ -2,6 +2,7 @@
 
 mod checks;
 mod cli;
+mod completions;
 mod contract;
 mod delta;
 mod http_source;
@@ -13,6 +14,7 @@ mod pipeline;
 mod polyglot;
 mod reliability;
 mod runtime;
+mod schema;
 mod serve;
 mod spark;
 mod std_plugins;

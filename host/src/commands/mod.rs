@@ -1,11 +1,13 @@
 //! The subcommands of `host`.
 
 mod check;
+mod completions;
 mod gc;
 mod history;
 mod invalidate;
 mod plugin;
 mod run;
+mod schema;
 mod serve;
 mod show;
 mod spark;
@@ -56,6 +58,9 @@ enum Command {
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
     Task(task::TaskCommand),
+    Schema(schema::SchemaCommand),
+    Completions(completions::CompletionsCommand),
+    Man(completions::ManCommand),
 }
 
 /// Options every subcommand takes.
@@ -207,6 +212,9 @@ impl Cli {
             Command::Serve(c) => c.execute(&self.global).await,
             Command::Plugin(c) => c.execute(&self.global).await,
             Command::Task(c) => c.execute(&self.global).await,
+            Command::Schema(c) => c.execute(&self.global).await,
+            Command::Completions(c) => c.execute(&self.global).await,
+            Command::Man(c) => c.execute(&self.global).await,
         }
     }
 }

@@ -4,17 +4,32 @@
 use std::fmt;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// How long one period is.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    Default,
+    JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Granularity {
+    /// One hour, UTC: partitions `date=2025-02-18T13`.
     Hour,
+    /// One day, UTC: partitions `date=2025-02-18` (the default).
     #[default]
     Day,
+    /// One calendar month: partitions `date=2025-02`.
     Month,
 }
 

@@ -2,9 +2,11 @@
 //! command line: `"500ms"`, `"1m30s"`, `"2d"`; `"64MiB"`, `"2GiB"`, `4096`.
 //! One parser for each, used everywhere.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -78,6 +80,20 @@ impl<'de> Deserialize<'de> for Dur {
     }
 }
 
+impl JsonSchema for Dur {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "A duration: a number and a unit (`ms`, `s`, `m`, `h`, `d`), or several, e.g. \"500ms\", \"10s\", \"1m30s\", \"2d\".",
+            "examples": ["500ms", "10s", "1m30s"]
+        })
+    }
+}
+
 impl Serialize for Dur {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&human(self.0))
@@ -97,6 +113,21 @@ pub fn human(d: Duration) -> String {
 /// A size: `"64MiB"` or a number of bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Size(pub u64);
+
+impl JsonSchema for Size {
+    fn schema_name() -> Cow<'static, str> {
+        "Size".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": ["string", "integer"],
+            "minimum": 0,
+            "description": "A size: a number of bytes, or a number and a unit (`KiB`, `MiB`, `GiB`, `KB`, `MB`, `GB`), e.g. \"64MiB\".",
+            "examples": ["64MiB", 1048576]
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for Size {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -7,9 +7,11 @@
 //! removed check is noticed by comparing ids, and re-evaluated without
 //! recomputing any data.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use toml::Spanned;
@@ -19,7 +21,7 @@ use crate::planner::canonical;
 use crate::units::parse_duration;
 
 /// Whether a failing check keeps the partition from being published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The new output is quarantined; the previous version keeps serving.
@@ -148,29 +150,194 @@ impl Check {
     }
 }
 
-/// The kinds, for messages.
-const KINDS: &str =
+/// The kinds, for messages: the names [`RawCheck`]'s variants are written
+/// as (a test keeps the two the same).
+pub(super) const KINDS: &str =
     "not_null, unique, accepted_values, range, row_count, volume, schema, freshness, plugin";
 
-#[derive(Deserialize)]
+/// One `[[datasets.checks]]` table as written: `check` names the kind,
+/// and each kind takes its own keys (any other is an error).
+#[derive(Deserialize, JsonSchema)]
+#[serde(tag = "check", rename_all = "snake_case")]
+pub(super) enum RawCheck {
+    /// No nulls in any of the columns.
+    NotNull(RawColumns),
+    /// No two rows with the same values in the columns together.
+    Unique(RawColumns),
+    /// Every non-null value of `column` is one of `values`.
+    AcceptedValues(RawAcceptedValues),
+    /// Every non-null value of `column` is within `min` and/or `max`
+    /// (inclusive).
+    Range(RawRange),
+    /// The partition's row count is within `min` and/or `max` (inclusive).
+    RowCount(RawRowCount),
+    /// The partition's row count differs from the median of the previous
+    /// `window` partitions by at most `max_change`.
+    Volume(RawVolume),
+    /// These columns exist with these types; with `exact`, no others do.
+    Schema(RawSchema),
+    /// The newest fresh partition of the dataset ends at most `max_age`
+    /// before now; evaluated once per run, not per partition.
+    Freshness(RawFreshness),
+    /// A WebAssembly check plugin (the transform contract, the partition as
+    /// its one input): every row it outputs is a violation; none passes.
+    Plugin(RawPluginCheck),
+}
+
+/// `not_null` and `unique`: `column` or `columns`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawCheck {
-    check: String,
+pub(super) struct RawColumns {
+    /// One column, e.g. `"id"`. Not with `columns`.
+    column: Option<String>,
+    /// Several columns, e.g. `["id", "day"]` (for `unique`: together).
+    /// Not with `column`.
+    columns: Option<Vec<String>>,
+    /// `"error"` (the default): a failure keeps the new output from being
+    /// published; `"warn"`: recorded, and the partition is published.
     #[serde(default)]
     severity: Severity,
+}
+
+/// `accepted_values`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAcceptedValues {
+    /// The column, e.g. `"currency"`.
+    #[schemars(required)]
     column: Option<String>,
-    columns: Option<toml::Value>,
+    /// The values allowed, not empty: strings, numbers or booleans the
+    /// column's type parses, e.g. `["EUR", "USD"]`.
+    #[schemars(required, with = "Vec<AcceptedValue>", length(min = 1))]
     values: Option<Vec<toml::Value>>,
+    /// `"error"` (the default): a failure keeps the new output from being
+    /// published; `"warn"`: recorded, and the partition is published.
+    #[serde(default)]
+    severity: Severity,
+}
+
+/// `range`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRange {
+    /// The column, e.g. `"amount"`.
+    #[schemars(required)]
+    column: Option<String>,
+    /// The lowest value allowed, inclusive: a number, or a string the
+    /// column's type parses (`"2025-01-01"`, `"10.50"`).
+    #[schemars(with = "Option<Bound>")]
     min: Option<toml::Value>,
+    /// The highest value allowed, inclusive, like `min`.
+    #[schemars(with = "Option<Bound>")]
     max: Option<toml::Value>,
+    /// `"error"` (the default): a failure keeps the new output from being
+    /// published; `"warn"`: recorded, and the partition is published.
+    #[serde(default)]
+    severity: Severity,
+}
+
+/// `row_count`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRowCount {
+    /// The fewest rows allowed, inclusive.
+    #[schemars(with = "Option<u64>")]
+    min: Option<toml::Value>,
+    /// The most rows allowed, inclusive.
+    #[schemars(with = "Option<u64>")]
+    max: Option<toml::Value>,
+    /// `"error"` (the default): a failure keeps the new output from being
+    /// published; `"warn"`: recorded, and the partition is published.
+    #[serde(default)]
+    severity: Severity,
+}
+
+/// `volume`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVolume {
+    /// How many previous partitions the median is taken over (at least 1).
+    /// Default 7.
+    #[schemars(range(min = 1))]
     window: Option<u32>,
+    /// The largest change allowed, a fraction of the median, 0 or more:
+    /// 0.5 allows half as many up to 1.5 times as many rows.
+    #[schemars(required, range(min = 0.0))]
     max_change: Option<f64>,
+    /// `"error"` (the default): a failure keeps the new output from being
+    /// published; `"warn"`: recorded, and the partition is published.
+    #[serde(default)]
+    severity: Severity,
+}
+
+/// `schema`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSchema {
+    /// Column names to contract types, not empty, e.g. `{ id = "utf8",
+    /// amount = "decimal128(12,2)", day = "date32" }`.
+    #[schemars(required, length(min = 1))]
+    columns: Option<BTreeMap<String, String>>,
+    /// Whether the partition may have no other columns. Default false.
     #[serde(default)]
     exact: bool,
-    max_age: Option<String>,
-    plugin: Option<String>,
+    /// `"error"` (the default): a failure keeps the new output from being
+    /// published; `"warn"`: recorded, and the partition is published.
     #[serde(default)]
+    severity: Severity,
+}
+
+/// `freshness`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFreshness {
+    /// How old the newest fresh partition's end may be, a duration such as
+    /// `"2d"` (units `ms`, `s`, `m`, `h`, `d`).
+    #[schemars(required)]
+    max_age: Option<String>,
+    /// `"error"` (the default): a failure keeps the new output from being
+    /// published; `"warn"`: recorded, and the partition is published.
+    #[serde(default)]
+    severity: Severity,
+}
+
+/// `plugin`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPluginCheck {
+    /// The check plugin's `.wasm`, relative to pipeline.toml's folder,
+    /// e.g. `"checks/no_future_dates.wasm"`. Identified by its bytes: a
+    /// new build re-evaluates the check.
+    #[schemars(required)]
+    plugin: Option<String>,
+    /// Handed to the plugin as a transform's params are.
+    #[serde(default)]
+    #[schemars(with = "serde_json::Map<String, Value>")]
     params: toml::Table,
+    /// `"error"` (the default): a failure keeps the new output from being
+    /// published; `"warn"`: recorded, and the partition is published.
+    #[serde(default)]
+    severity: Severity,
+}
+
+/// A value `accepted_values` accepts, for the schema.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum AcceptedValue {
+    Text(String),
+    Number(f64),
+    Boolean(bool),
+}
+
+/// A `range` bound, for the schema: a number, or a string (a TOML date
+/// is read as its text).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Bound {
+    Number(f64),
+    Text(String),
 }
 
 /// Parses one `[[datasets.checks]]` table. Errors are messages; the caller
@@ -181,10 +348,21 @@ pub(crate) fn parse_check(
     line: usize,
     dir: &Path,
 ) -> Result<Check, String> {
+    let name = match table.get_ref().get("check") {
+        Some(toml::Value::String(name)) => name.as_str(),
+        Some(_) => return Err(format!("check: `check` is a kind's name: one of {KINDS}")),
+        None => {
+            return Err(format!(
+                "check: a check needs `check = \"…\"`, its kind: one of {KINDS}"
+            ));
+        }
+    };
+    if !KINDS.split(", ").any(|kind| kind == name) {
+        return Err(format!("unknown check `{name}`; the kinds are: {KINDS}"));
+    }
     let raw: RawCheck = toml::Value::Table(table.get_ref().clone())
         .try_into()
-        .map_err(|e: toml::de::Error| format!("check: {}", e.message().trim()))?;
-    let name = raw.check.as_str();
+        .map_err(|e: toml::de::Error| format!("check `{name}`: {}", e.message().trim()))?;
     let need = |what: &str, value: bool| -> Result<(), String> {
         if value {
             Ok(())
@@ -192,28 +370,10 @@ pub(crate) fn parse_check(
             Err(format!("check `{name}` needs {what}"))
         }
     };
-    let unused = |fields: &[(&str, bool)]| -> Result<(), String> {
-        match fields.iter().find(|(_, present)| *present) {
-            Some((field, _)) => Err(format!("check `{name}` takes no `{field}`")),
-            None => Ok(()),
-        }
-    };
-    let column_list = || -> Result<Vec<String>, String> {
-        let list = match (&raw.column, &raw.columns) {
-            (Some(c), None) => vec![c.clone()],
-            (None, Some(toml::Value::Array(items))) => items
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_owned)
-                        .ok_or_else(|| format!("check `{name}`: `columns` is a list of names"))
-                })
-                .collect::<Result<_, _>>()?,
-            (None, Some(_)) => {
-                return Err(format!(
-                    "check `{name}`: `columns` is a list of names, e.g. [\"id\"]"
-                ));
-            }
+    let column_list = |raw: RawColumns| -> Result<Vec<String>, String> {
+        let list = match (raw.column, raw.columns) {
+            (Some(c), None) => vec![c],
+            (None, Some(list)) => list,
             (Some(_), Some(_)) => {
                 return Err(format!(
                     "check `{name}` takes `column` or `columns`, not both"
@@ -241,35 +401,30 @@ pub(crate) fn parse_check(
             )),
         }
     };
-    let kind = match name {
-        "not_null" | "unique" => {
-            unused(&[
-                ("values", raw.values.is_some()),
-                ("min", raw.min.is_some()),
-                ("max", raw.max.is_some()),
-                ("window", raw.window.is_some()),
-                ("max_change", raw.max_change.is_some()),
-                ("max_age", raw.max_age.is_some()),
-                ("plugin", raw.plugin.is_some()),
-            ])?;
-            let columns = column_list()?;
-            if name == "not_null" {
-                CheckKind::NotNull { columns }
-            } else {
-                CheckKind::Unique { columns }
-            }
+    let (kind, severity) = match raw {
+        RawCheck::NotNull(raw) => {
+            let severity = raw.severity;
+            (
+                CheckKind::NotNull {
+                    columns: column_list(raw)?,
+                },
+                severity,
+            )
         }
-        "accepted_values" => {
+        RawCheck::Unique(raw) => {
+            let severity = raw.severity;
+            (
+                CheckKind::Unique {
+                    columns: column_list(raw)?,
+                },
+                severity,
+            )
+        }
+        RawCheck::AcceptedValues(raw) => {
             let column = raw
                 .column
-                .clone()
                 .ok_or_else(|| format!("check `{name}` needs `column = \"…\"`"))?;
-            unused(&[
-                ("columns", raw.columns.is_some()),
-                ("min", raw.min.is_some()),
-                ("max", raw.max.is_some()),
-            ])?;
-            let values = raw.values.as_ref().ok_or_else(|| {
+            let values = raw.values.ok_or_else(|| {
                 format!("check `{name}` needs `values = [\"…\", …]`, the values allowed")
             })?;
             if values.is_empty() {
@@ -289,19 +444,18 @@ pub(crate) fn parse_check(
                     )),
                 })
                 .collect::<Result<_, _>>()?;
-            CheckKind::AcceptedValues { column, values }
+            (CheckKind::AcceptedValues { column, values }, raw.severity)
         }
-        "range" => {
+        RawCheck::Range(raw) => {
             let column = raw
                 .column
-                .clone()
                 .ok_or_else(|| format!("check `{name}` needs `column = \"…\"`"))?;
             let min = bound(&raw.min, "min")?;
             let max = bound(&raw.max, "max")?;
             need("`min`, `max` or both", min.is_some() || max.is_some())?;
-            CheckKind::Range { column, min, max }
+            (CheckKind::Range { column, min, max }, raw.severity)
         }
-        "row_count" => {
+        RawCheck::RowCount(raw) => {
             let count = |v: &Option<toml::Value>, which: &str| -> Result<Option<u64>, String> {
                 match v {
                     None => Ok(None),
@@ -318,9 +472,9 @@ pub(crate) fn parse_check(
             {
                 return Err(format!("check `{name}`: min {lo} is above max {hi}"));
             }
-            CheckKind::RowCount { min, max }
+            (CheckKind::RowCount { min, max }, raw.severity)
         }
-        "volume" => {
+        RawCheck::Volume(raw) => {
             let window = raw.window.unwrap_or(7);
             if window == 0 {
                 return Err(format!("check `{name}`: `window` must be at least 1"));
@@ -335,44 +489,43 @@ pub(crate) fn parse_check(
                     "check `{name}`: `max_change` is a fraction, 0 or more (0.5 allows half as many or 1.5 times as many rows)"
                 ));
             }
-            CheckKind::Volume { window, max_change }
+            (CheckKind::Volume { window, max_change }, raw.severity)
         }
-        "schema" => {
-            let Some(toml::Value::Table(table)) = &raw.columns else {
-                return Err(format!(
-                    "check `{name}` needs `columns = {{ id = \"utf8\", amount = \"decimal128(12,2)\" }}`"
-                ));
-            };
-            let columns = table
-                .iter()
-                .map(|(k, v)| match v.as_str() {
-                    Some(t) => Ok((k.clone(), t.to_owned())),
-                    None => Err(format!(
-                        "check `{name}`: the type of column `{k}` is a string such as \"int64\""
-                    )),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+        RawCheck::Schema(raw) => {
+            let columns: Vec<(String, String)> = raw
+                .columns
+                .ok_or_else(|| {
+                    format!(
+                        "check `{name}` needs `columns = {{ id = \"utf8\", amount = \"decimal128(12,2)\" }}`"
+                    )
+                })?
+                .into_iter()
+                .collect();
             if columns.is_empty() {
                 return Err(format!("check `{name}`: `columns` is empty"));
             }
-            CheckKind::Schema {
-                columns,
-                exact: raw.exact,
-            }
+            (
+                CheckKind::Schema {
+                    columns,
+                    exact: raw.exact,
+                },
+                raw.severity,
+            )
         }
-        "freshness" => {
+        RawCheck::Freshness(raw) => {
             let text = raw
                 .max_age
-                .as_ref()
                 .ok_or_else(|| format!("check `{name}` needs `max_age`, e.g. \"2d\""))?;
-            CheckKind::Freshness {
-                max_age: parse_duration(text).map_err(|e| format!("check `{name}`: {e}"))?,
-            }
+            (
+                CheckKind::Freshness {
+                    max_age: parse_duration(&text).map_err(|e| format!("check `{name}`: {e}"))?,
+                },
+                raw.severity,
+            )
         }
-        "plugin" => {
+        RawCheck::Plugin(raw) => {
             let plugin = raw
                 .plugin
-                .as_ref()
                 .ok_or_else(|| format!("check `{name}` needs `plugin = \"path/to/check.wasm\"`"))?;
             if plugin.starts_with(super::STD_PREFIX) {
                 // The standard plugins are transforms; none is a check.
@@ -392,15 +545,9 @@ pub(crate) fn parse_check(
                 .ok()
                 .and_then(|v| v.as_object().cloned())
                 .unwrap_or_default();
-            CheckKind::Plugin { path, params }
+            (CheckKind::Plugin { path, params }, raw.severity)
         }
-        other => return Err(format!("unknown check `{other}`; the kinds are: {KINDS}")),
     };
-    if !matches!(kind, CheckKind::Plugin { .. }) && !raw.params.is_empty() {
-        return Err(format!(
-            "check `{name}` takes no `params` (only `plugin` checks do)"
-        ));
-    }
     // The definition as written, canonical: key order and formatting do
     // not change the id, any value does.
     let mut definition = serde_json::to_value(table.get_ref()).unwrap_or(Value::Null);
@@ -409,12 +556,12 @@ pub(crate) fn parse_check(
         map.remove("plugin");
     }
     if let Value::Object(map) = &mut definition {
-        map.insert("severity".into(), Value::String(raw.severity.name().into()));
+        map.insert("severity".into(), Value::String(severity.name().into()));
     }
     let id = sha256_hex(&serde_json::to_vec(&canonical(&definition)).expect("json"));
     Ok(Check {
         kind,
-        severity: raw.severity,
+        severity,
         id,
         line,
     })

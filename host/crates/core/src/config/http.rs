@@ -2,10 +2,12 @@
 //! their checks: everything about a REST source that can be known without
 //! fetching. The fetching is in the sources crate.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
 use http::{HeaderName, HeaderValue};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
@@ -16,57 +18,73 @@ use crate::period::{Granularity, Period};
 use crate::template::{EnvMode, Template};
 use crate::units::{Dur, Size};
 
-/// `source = { kind = "http", url = "…", … }`
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// `source = { kind = "http", url = "…", … }`: a REST API called once per
+/// period (or once per page); every response is stored as it came. `url`,
+/// `query` and `headers` values and `body` are templates: `{date}`,
+/// `{start}`, `{end}`, `{%Y%m%d}` name the period, `${NAME}` reads a secret
+/// from the environment.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSpec {
-    /// The URL of the first page, a template (`https://api/x?day={date}`).
+    /// The URL of the first page, a template, e.g.
+    /// `"https://api.example.com/v1/orders?day={date}"`.
     pub url: String,
-    /// `GET` (default) or `POST`.
+    /// `"GET"` (the default) or `"POST"`.
     #[serde(default)]
     pub method: Method,
-    /// Query parameters added to the URL, in order; values are templates.
+    /// Query parameters added to the URL, in name order; values are
+    /// templates, e.g. `{ from = "{start}", to = "{end}" }`.
     #[serde(default, skip_serializing_if = "Pairs::is_empty")]
     pub query: Pairs,
-    /// Request headers; values are templates (`Bearer ${API_TOKEN}`).
+    /// Request headers; values are templates, e.g. `{ Authorization =
+    /// "Bearer ${API_TOKEN}" }`.
     #[serde(default, skip_serializing_if = "Pairs::is_empty")]
     pub headers: Pairs,
-    /// The request body of a POST, a template. Sent as
-    /// `Content-Type: application/json` unless `headers` says otherwise.
+    /// The request body of a POST, a template, e.g. `'{"day": "{date}"}'`.
+    /// Sent as `Content-Type: application/json` unless `headers` says
+    /// otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     /// How to get the next page; without it a period is one request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pagination: Option<Pagination>,
-    /// Fetch the last N complete periods again on every run.
+    /// Fetch the last N complete periods again on every run, for APIs that
+    /// correct recent data; a refetch is committed only if the bytes
+    /// changed. Default 0.
     #[serde(default)]
     pub refetch_recent: usize,
-    /// Time to establish a connection.
+    /// Time to establish a connection. Default `"10s"`.
     #[serde(default = "defaults::connect_timeout")]
     pub connect_timeout: Dur,
-    /// Time for one whole request, the body included.
+    /// Time for one whole request, the body included. Default `"60s"`.
     #[serde(default = "defaults::timeout")]
     pub timeout: Dur,
-    /// Tries per request, the first included.
+    /// Tries per request, the first included; connection errors,
+    /// timeouts, 5xx and 429 are retried. Default 5.
     #[serde(default = "defaults::max_attempts")]
     pub max_attempts: u32,
-    /// The wait before the second try; doubled for each further one.
+    /// The wait before the second try; doubled for each further one, with
+    /// jitter. Default `"500ms"`.
     #[serde(default = "defaults::backoff")]
     pub backoff: Dur,
     /// The longest wait between tries; a `Retry-After` longer than this
-    /// fails the request instead.
+    /// fails the request instead. Default `"60s"`.
     #[serde(default = "defaults::max_backoff")]
     pub max_backoff: Dur,
     /// Requests in flight at once, across all partitions of the dataset.
+    /// Default 4.
     #[serde(default = "defaults::concurrency")]
     pub concurrency: usize,
-    /// Requests per second, across all partitions of the dataset.
+    /// Requests per second, across all partitions of the dataset, e.g. 5
+    /// or 0.5. Default: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<f64>,
-    /// The largest response body accepted (`"64MiB"` or a number of bytes).
+    /// The largest response body accepted (`"64MiB"` or a number of
+    /// bytes); a larger one fails the period. Default `"64MiB"`.
     #[serde(default = "defaults::max_response_bytes")]
     pub max_response_bytes: Size,
-    /// The most pages one period may have.
+    /// The most pages one period may have; more fail the period. Default
+    /// 1000.
     #[serde(default = "defaults::max_pages")]
     pub max_pages: usize,
 }
@@ -101,44 +119,66 @@ mod defaults {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+/// The HTTP method.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub enum Method {
+    /// `GET` (the default; `get` is accepted too).
     #[default]
     #[serde(rename = "GET", alias = "get")]
     Get,
+    /// `POST`, with `body` (`post` is accepted too).
     #[serde(rename = "POST", alias = "post")]
     Post,
 }
 
-/// How the next page of a period is found.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// How the next page of a period is found (`style`); a repeated cursor or
+/// URL, or more than `max_pages` pages, fails the period.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "style", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Pagination {
     /// The body holds a cursor (JSON pointer `pointer`); the next page is
     /// the same request with query parameter `param` set to it. No cursor
     /// (missing, null or "") ends the period.
-    Cursor { pointer: String, param: String },
+    Cursor {
+        /// The JSON pointer of the next cursor in the body, e.g.
+        /// `"/next_cursor"`.
+        pointer: String,
+        /// The query parameter the cursor is sent as, e.g. `"cursor"`.
+        param: String,
+    },
     /// The body holds the next page's URL (absolute or relative) at
     /// `pointer`; none ends the period.
-    NextUrl { pointer: String },
+    NextUrl {
+        /// The JSON pointer of the next page's URL in the body, e.g.
+        /// `"/links/next"`.
+        pointer: String,
+    },
     /// The `Link` header's `rel="next"` URL; none ends the period.
     LinkHeader {},
     /// Query parameter `param` counts pages from `start` (default 1) until a
     /// page whose records (JSON pointer `records_pointer`, default: the body
     /// itself) are empty or missing. That empty page is stored too.
     Page {
+        /// The query parameter holding the page number, e.g. `"page"`.
         param: String,
+        /// The first page's number. Default 1.
         #[serde(default = "one")]
         start: u64,
+        /// The JSON pointer of the page's records, e.g. `"/data"`.
+        /// Default `""`: the body itself.
         #[serde(default)]
         records_pointer: String,
     },
     /// Query parameter `param` is a record offset from `start` (default 0),
     /// advanced by the number of records of each page, until an empty page.
     Offset {
+        /// The query parameter holding the offset, e.g. `"offset"`.
         param: String,
+        /// The first page's offset. Default 0.
         #[serde(default)]
         start: u64,
+        /// The JSON pointer of the page's records, e.g. `"/data"`.
+        /// Default `""`: the body itself.
         #[serde(default)]
         records_pointer: String,
     },
@@ -168,6 +208,20 @@ pub struct Pairs(pub Vec<(String, String)>);
 impl Pairs {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+impl JsonSchema for Pairs {
+    fn schema_name() -> Cow<'static, str> {
+        "Pairs".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "description": "Names to values: strings (templates), numbers or booleans.",
+            "additionalProperties": { "type": ["string", "number", "boolean"] }
+        })
     }
 }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -17,6 +18,7 @@ mod checks;
 mod http;
 mod operations;
 mod plugin_ref;
+mod schema;
 mod source;
 mod tables;
 
@@ -26,6 +28,7 @@ pub use operations::{
     Endpoint, History, Lineage, LineageTarget, Notify, NotifyEvent, NotifyKind, Operations,
 };
 pub use plugin_ref::{PluginRef, STD_PLUGINS, STD_PREFIX};
+pub use schema::{SCHEMA_ID, json_schema};
 pub use source::{FilesSpec, SourceSpec};
 pub use tables::{TableFormat, Tables};
 
@@ -159,77 +162,181 @@ pub struct ConfigError {
 
 // ---- the file as written ------------------------------------------------
 
-#[derive(Deserialize)]
+/// A pipeline: where its partitions are stored, which periods it has, and
+/// its datasets, each made by a source (raw data) or by a WebAssembly plugin
+/// from other datasets. Unknown keys are errors.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    /// Where every layer is stored. Without it: the folder `store` next to
+    /// this file.
     store: Option<RawStore>,
+    /// The periods the pipeline has: one partition of each partitioned
+    /// dataset per period.
+    #[schemars(with = "RawPartitions")]
     partitions: Spanned<RawPartitions>,
+    /// Default per-partition limits for every plugin; a dataset's own
+    /// `limits` table overrides them key by key.
     #[serde(default)]
     limits: RawLimits,
+    /// The datasets (`[[datasets]]`), in any order: they run in dependency
+    /// order.
     #[serde(default)]
+    #[schemars(with = "Vec<RawDataset>")]
     datasets: Vec<Spanned<RawDataset>>,
+    /// Where runs are reported (`[[notify]]`): webhooks or Slack, told
+    /// about failures and recoveries.
     #[serde(default)]
+    #[schemars(with = "Vec<operations::RawNotify>")]
     notify: Vec<Spanned<operations::RawNotify>>,
+    /// The run records kept under `_strata/runs/` in the store.
+    #[schemars(with = "Option<operations::RawHistory>")]
     history: Option<Spanned<operations::RawHistory>>,
+    /// Where OpenLineage run events go: an HTTP endpoint or a file.
+    #[schemars(with = "Option<operations::RawLineage>")]
     lineage: Option<Spanned<operations::RawLineage>>,
+    /// Whether every non-raw dataset is also a Delta Lake table, and how
+    /// long files an older table version references are kept.
+    #[schemars(with = "Option<tables::RawTables>")]
     tables: Option<Spanned<tables::RawTables>>,
 }
 
-#[derive(Deserialize)]
+/// `[store]`: the object-store root every layer lives under.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawStore {
+    /// A folder relative to this file (`"store"`), or a URL: `file:///abs`,
+    /// `memory://`, `s3://bucket/prefix`, `gs://bucket/prefix`,
+    /// `az://container/prefix` (also `s3a://`, `abfs://`, `abfss://`,
+    /// `azure://`).
+    #[schemars(with = "String")]
     url: Spanned<String>,
+    /// object_store options as strings, e.g. `{ endpoint =
+    /// "http://127.0.0.1:9000", allow_http = "true", region = "eu-west-1" }`.
+    /// Credentials belong in the environment (`AWS_*`, `GOOGLE_*`,
+    /// `AZURE_*`), never here.
     #[serde(default)]
     options: BTreeMap<String, String>,
 }
 
-#[derive(Deserialize)]
+/// `[partitions]`: the periods, from `start` to `end` (or the last complete
+/// period).
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawPartitions {
+    /// How long one period is: `"hour"`, `"day"` (the default) or
+    /// `"month"`.
     #[serde(default)]
     every: Granularity,
+    /// The first period, UTC: `"YYYY-MM-DD"` (e.g. `"2025-02-01"`) or
+    /// `"YYYY-MM-DDTHH:MM:SS"`.
+    #[schemars(with = "String")]
     start: Spanned<String>,
+    /// The last period, inclusive, written like `start`. Without it: up to
+    /// the last complete period.
+    #[schemars(with = "Option<String>")]
     end: Option<Spanned<String>>,
+    /// A period counts as complete this long after it ends, a duration such
+    /// as `"2h"` (units `ms`, `s`, `m`, `h`, `d`). Default `"0s"`.
+    #[schemars(with = "Option<String>")]
     settle: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize, Default, Clone)]
+/// Per-partition limits for a plugin.
+#[derive(Deserialize, JsonSchema, Default, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawLimits {
+    /// Total linear memory of the plugin per partition, a size such as
+    /// `"2GiB"` (units `KiB`, `MiB`, `GiB`, `KB`, `MB`, `GB`). Default
+    /// `"2GiB"`.
+    #[schemars(with = "Option<String>")]
     memory: Option<Spanned<String>>,
+    /// CPU time per partition, a duration such as `"5m"` (units `ms`, `s`,
+    /// `m`, `h`, `d`). Default `"5m"`.
+    #[schemars(with = "Option<String>")]
     timeout: Option<Spanned<String>>,
+    /// Output bytes per partition, a size such as `"8GiB"`. Default
+    /// `"8GiB"`.
+    #[schemars(with = "Option<String>")]
     output: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+/// `[[datasets]]`: one table in one layer, made by a `source` (raw data) or
+/// by a `plugin` from its `inputs`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawDataset {
+    /// The layer, a folder name: `"raw"`, `"bronze"`, `"silver"`, `"gold"`
+    /// or any other (letters, digits, `_`, `-`, `.`).
+    #[schemars(with = "String")]
     layer: Spanned<String>,
+    /// The dataset's name within its layer, a folder name (letters, digits,
+    /// `_`, `-`, `.`); `layer/name` identifies it, e.g. `"raw/transactions"`.
+    #[schemars(with = "String")]
     name: Spanned<String>,
+    /// What to fetch for each period, for a raw dataset: `{ kind = "files",
+    /// … }` or `{ kind = "http", … }`. A dataset has a `source` or a
+    /// `plugin`, not both.
     source: Option<SourceSpec>,
+    /// The WebAssembly component that makes this dataset from its `inputs`:
+    /// a path relative to this file's folder (`"plugins/aggregate.wasm"`),
+    /// or `"std:NAME"` for a standard plugin built into the host
+    /// (`"std:json-to-table"`, `"std:clean-dedupe"`, `"std:aggregate"`).
+    /// Identified by the sha256 of its bytes: a changed plugin recomputes
+    /// what it made.
+    #[schemars(with = "Option<String>")]
     plugin: Option<Spanned<String>>,
+    /// Optional: the sha256 (64 hex digits) the plugin's bytes must have;
+    /// any other build is refused.
+    #[schemars(with = "Option<String>")]
     sha256: Option<Spanned<String>>,
+    /// The datasets the plugin reads, in order: `"layer/name"` reads the
+    /// same period, `{ dataset = "layer/name", window = 7 }` the last 7
+    /// periods up to its own, `{ dataset = "layer/name", all = true }` every
+    /// partition.
     #[serde(default)]
+    #[schemars(with = "Vec<RawInput>")]
     inputs: Vec<Spanned<RawInput>>,
+    /// Handed to the plugin as they are (strings as strings, anything else
+    /// as JSON text); part of every partition's key, so a change
+    /// recomputes. E.g. `columns = [{ name = "id", type = "utf8" }]`.
     #[serde(default)]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     params: toml::Table,
+    /// This dataset's plugin limits; keys not given come from the
+    /// top-level `[limits]`.
     limits: Option<RawLimits>,
+    /// Data quality checks (`[[datasets.checks]]`) run on every partition
+    /// computed; results are recorded in its manifest.
     #[serde(default)]
+    #[schemars(with = "Vec<checks::RawCheck>")]
     checks: Vec<Spanned<toml::Table>>,
 }
 
-#[derive(Deserialize)]
+/// An input: a dataset name, or a table saying which of its partitions
+/// are read.
+#[derive(Deserialize, JsonSchema)]
 #[serde(untagged)]
 enum RawInput {
+    /// `"layer/name"`: the input's partition of the same period.
     Name(String),
+    /// `{ dataset = "layer/name", window = N }` or `{ dataset = …, all =
+    /// true }`.
     Table(RawInputTable),
 }
 
-#[derive(Deserialize)]
+/// An input as a table.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawInputTable {
+    /// The input dataset, `"layer/name"`, e.g. `"silver/transactions"`.
     dataset: String,
+    /// Read the last N periods (N ≥ 1), ending with the output's own.
+    /// Not with `all`.
+    #[schemars(range(min = 1))]
     window: Option<u32>,
+    /// Read every partition of the input (default false). A dataset whose
+    /// inputs are all `all` has one partition, `all`.
     #[serde(default)]
     all: bool,
 }

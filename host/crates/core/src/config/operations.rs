@@ -23,6 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -40,7 +41,7 @@ pub struct Operations {
 }
 
 /// How a notification is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NotifyKind {
     /// One JSON object per message, POSTed.
@@ -59,7 +60,9 @@ impl NotifyKind {
 }
 
 /// What a notification is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum NotifyEvent {
     /// Partitions started failing (or, with `remind`, still fail).
@@ -172,32 +175,77 @@ pub enum LineageTarget {
 
 // ---- the tables as written ------------------------------------------------
 
-#[derive(Deserialize)]
+/// `[[notify]]`: an endpoint told about failures and recoveries. A
+/// message that cannot be delivered is retried and logged; it never fails
+/// the run.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawNotify {
+    /// How a message is written: `"webhook"` (one JSON object POSTed) or
+    /// `"slack"` (Slack's incoming-webhook format).
+    #[schemars(with = "NotifyKind")]
     kind: Spanned<String>,
+    /// The http:// or https:// URL messages are POSTed to; `${NAME}` is
+    /// read from the environment when sending and shown as `***`
+    /// everywhere else, e.g. `"https://hooks.example.com/x?token=${HOOK_TOKEN}"`.
+    #[schemars(with = "String")]
     url: Spanned<String>,
+    /// The events to tell: `"failure"`, `"recovery"`, `"warning"` (a check
+    /// of severity warn found something), `"run"` (every run). Default
+    /// `["failure", "recovery"]`.
+    #[schemars(with = "Option<Vec<NotifyEvent>>")]
     on: Option<Spanned<Vec<String>>>,
+    /// Tell again about a failure still there this long after last telling,
+    /// a duration such as `"24h"`. Default: tell once.
+    #[schemars(with = "Option<String>")]
     remind: Option<Spanned<String>>,
+    /// Time for one attempt, a duration. Default `"10s"`.
+    #[schemars(with = "Option<String>")]
     timeout: Option<Spanned<String>>,
+    /// Attempts per message, the first included (at least 1). Default 3.
+    #[schemars(with = "Option<u32>")]
     max_attempts: Option<Spanned<u32>>,
+    /// Wait before the second attempt, doubled after each one, a duration.
+    /// Default `"1s"`.
+    #[schemars(with = "Option<String>")]
     backoff: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+/// `[history]`: the run records under `_strata/runs/` in the store.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawHistory {
+    /// Run records older than this are deleted at the end of a run, a
+    /// duration such as `"90d"` (the default).
+    #[schemars(with = "Option<String>")]
     keep: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+/// `[lineage]`: where OpenLineage run events go, `url` or `file`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLineage {
+    /// The OpenLineage HTTP transport: events are POSTed to
+    /// `{url}/api/v1/lineage`, e.g. `"http://marquez:5000"`. `${NAME}`
+    /// reads the environment. Not with `file`.
+    #[schemars(with = "Option<String>")]
     url: Option<Spanned<String>>,
+    /// A file one JSON event per line is appended to, relative to
+    /// pipeline.toml's folder, e.g. `"lineage.jsonl"`. Not with `url`.
+    #[schemars(with = "Option<String>")]
     file: Option<Spanned<String>>,
+    /// The jobs' namespace. Default: the pipeline folder's name.
+    #[schemars(with = "Option<String>")]
     namespace: Option<Spanned<String>>,
+    /// With `url`: time for one attempt, a duration. Default `"10s"`.
+    #[schemars(with = "Option<String>")]
     timeout: Option<Spanned<String>>,
+    /// With `url`: attempts per event, the first included. Default 3.
+    #[schemars(with = "Option<u32>")]
     max_attempts: Option<Spanned<u32>>,
+    /// With `url`: wait before the second attempt, doubled after each
+    /// one. Default `"1s"`.
+    #[schemars(with = "Option<String>")]
     backoff: Option<Spanned<String>>,
 }
 

@@ -3,13 +3,14 @@
 
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::http::HttpSpec;
 use crate::template::Template;
 
 /// A raw dataset's `source = { kind = "...", ... }` table.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum SourceSpec {
     /// Files in a landing folder, picked per period by a name pattern.
@@ -55,14 +56,16 @@ impl SourceSpec {
 }
 
 /// `source = { kind = "files", dir = "landing", pattern = "tx-{date}.json" }`
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilesSpec {
-    /// A folder (relative to pipeline.toml) or an object-store URL.
+    /// The landing folder: a path relative to pipeline.toml's folder
+    /// (`"landing"`), or an object-store URL (`"s3://bucket/landing"`).
     pub dir: String,
-    /// File names of one period, relative to `dir`: a period template
-    /// (`{date}`, `{%Y%m%d}`, …; see [`crate::template`]) in which `*`
-    /// matches any run of characters.
+    /// The names of one period's files, relative to `dir`: a template that
+    /// must name the period (`{date}` is its label, `2025-02-18`;
+    /// `{%Y%m%d}` any strftime format of its start) in which `*` matches any
+    /// characters, e.g. `"transactions-{date}.json"`.
     pub pattern: String,
 }
 

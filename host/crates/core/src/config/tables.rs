@@ -12,13 +12,15 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::units::parse_duration;
 
 /// What a pipeline's datasets are besides Hive-style folders of Parquet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum TableFormat {
     /// A Delta Lake log (`_delta_log/`) in every non-raw dataset's folder.
     Delta,
@@ -58,11 +60,22 @@ impl Tables {
     }
 }
 
-#[derive(Deserialize)]
+/// `[tables]`: the Delta Lake log of every non-raw dataset.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTables {
+    /// `"delta"` (the default): every non-raw dataset's folder is also a
+    /// Delta Lake table (`_delta_log/`); `"none"`: Hive-style folders only.
+    #[schemars(with = "Option<TableFormat>")]
     format: Option<Spanned<String>>,
+    /// Files an older table version still references are kept this long
+    /// after it (`host gc` removes them after): time travel works this far
+    /// back. A duration, default `"7d"`.
+    #[schemars(with = "Option<String>")]
     retention: Option<Spanned<String>>,
+    /// A checkpoint every this many table versions (at least 1), so
+    /// readers do not replay every commit. Default 10.
+    #[schemars(with = "Option<std::num::NonZeroU64>")]
     checkpoint_interval: Option<Spanned<i64>>,
 }
 
