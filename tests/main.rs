@@ -6,6 +6,8 @@ mod completions;
 mod contract;
 mod delta;
 mod http_source;
+mod init;
+mod install;
 mod layers;
 mod manifests;
 mod object_stores;

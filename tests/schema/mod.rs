@@ -225,6 +225,29 @@ fn every_pipeline_toml_in_the_repository_is_valid() {
         })
         .collect();
     documents.extend(test_fixtures());
+    // And what `host init` writes, for each source.
+    let init = tempfile::tempdir().unwrap();
+    for source in ["files", "http"] {
+        let dir = init.path().join(source);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+            .args(["init", "--source", source])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = std::fs::read_to_string(dir.join("pipeline.toml")).unwrap();
+        assert!(
+            text.starts_with("#:schema ./pipeline.schema.json\n"),
+            "{text}"
+        );
+        // The schema beside it is `host schema`'s.
+        let beside: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("pipeline.schema.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(beside, host_schema());
+        documents.push((format!("host init --source {source}"), text));
+    }
     let Some(report) = validate(&documents) else {
         return;
     };

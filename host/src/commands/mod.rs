@@ -4,6 +4,7 @@ mod check;
 mod completions;
 mod gc;
 mod history;
+mod init;
 mod invalidate;
 mod plugin;
 mod run;
@@ -46,6 +47,7 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Init(init::InitCommand),
     Run(run::RunCommand),
     Status(status::StatusCommand),
     Show(show::ShowCommand),
@@ -201,6 +203,7 @@ impl LeaseOptions {
 impl Cli {
     pub(crate) async fn execute(self) -> Result<ExitCode> {
         match self.command {
+            Command::Init(c) => c.execute(),
             Command::Run(c) => c.execute(&self.global).await,
             Command::Status(c) => c.execute(&self.global).await,
             Command::Show(c) => c.execute(&self.global).await,

@@ -19,9 +19,15 @@ pub(super) struct SchemaCommand {}
 
 impl SchemaCommand {
     pub(super) async fn execute(self, _global: &GlobalOptions) -> Result<ExitCode> {
-        let mut text = serde_json::to_string_pretty(&strata_core::config::json_schema())?;
-        text.push('\n');
-        super::completions::print_all(text.as_bytes())?;
+        super::completions::print_all(document()?.as_bytes())?;
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// The schema as a file holds it (`host init` writes it next to the
+/// pipeline).
+pub(super) fn document() -> Result<String> {
+    let mut text = serde_json::to_string_pretty(&strata_core::config::json_schema())?;
+    text.push('\n');
+    Ok(text)
 }
