@@ -94,6 +94,8 @@ fn the_host_crates_point_one_way() {
     let g = Graph::load();
     assert_eq!(g.strata_deps("strata-core"), set(&[]));
     assert_eq!(g.strata_deps("strata-runtime"), set(&[]));
+    // Only their bytes: it builds them, core names them.
+    assert_eq!(g.strata_deps("strata-std-plugins"), set(&[]));
     assert_eq!(g.strata_deps("strata-store"), set(&["strata-core"]));
     assert_eq!(
         g.strata_deps("strata-sources"),
@@ -105,6 +107,7 @@ fn the_host_crates_point_one_way() {
             "strata-core",
             "strata-runtime",
             "strata-sources",
+            "strata-std-plugins",
             "strata-store"
         ])
     );
