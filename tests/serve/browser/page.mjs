@@ -97,7 +97,10 @@ try {
     // Follow the lineage link to the input partition.
     await page.click('#reads a');
     await page.waitForFunction(() => location.hash.startsWith('#/p/raw/'));
-    await page.waitForSelector('#partition-title');
+    // The hash changes first; until the input's page renders, the title is
+    // still the one of the page the link was on.
+    await page.waitForFunction(
+      () => (document.querySelector('#partition-title')?.textContent || '').startsWith('raw/'));
     const input = { hash: await page.evaluate(() => location.hash), title: await page.textContent('#partition-title') };
     await page.goto(base + '/#/graph');
     await page.waitForSelector('#graph');
