@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use chrono::{Days, NaiveDate, Utc};
 use clap::{Args, ValueEnum};
 
@@ -59,14 +59,7 @@ impl InitCommand {
             };
             bail!("{first} already exists{more}; choose another folder, or move them away");
         }
-        for (path, text) in &files {
-            let path = dir.join(path);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
-            }
-            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-        }
+        super::write_files(&dir, &files)?;
         let config = dir.join("pipeline.toml");
         println!(
             "created {}\n  run it:   host --config {} run\n  then see: {}",

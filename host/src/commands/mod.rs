@@ -222,6 +222,19 @@ impl Cli {
     }
 }
 
+/// Writes a scaffold's files (paths relative to `dir`), making folders.
+pub(crate) fn write_files(dir: &std::path::Path, files: &[(String, String)]) -> Result<()> {
+    for (path, text) in files {
+        let path = dir.join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// A date or date-time on the command line.
 pub(crate) fn parse_time(text: &str) -> Result<NaiveDateTime, String> {
     strata_core::period::parse_instant(text)

@@ -262,19 +262,7 @@ impl DatasetJob {
         if let JobKind::Broken(failure) = &self.kind {
             return Err(failure.clone().into());
         }
-        let (store, checks, dataset) = (
-            self.store.clone(),
-            self.checks.clone(),
-            self.dataset.clone(),
-        );
-        let handle = Handle::current();
-        let read = manifest.clone();
-        let results = tokio::task::spawn_blocking(move || {
-            let content = || stored_content(&store, &handle, &dataset, &read);
-            checks.evaluate(&read.partition, &read.schema, &history, &content)
-        })
-        .await
-        .map_err(|e| Failure::new(FailureKind::Host, format!("check task died: {e}")))??;
+        let results = self.evaluate_stored(manifest.clone(), history).await?;
         let mut updated = (*manifest).clone();
         updated.checks = results;
         let tag = self
@@ -285,6 +273,27 @@ impl DatasetJob {
             manifest: Arc::new(updated),
             tag,
         })
+    }
+
+    /// The dataset's checks on a partition's content as the store holds
+    /// it (the files `manifest` names), on a blocking thread.
+    async fn evaluate_stored(
+        &self,
+        manifest: Arc<Manifest>,
+        history: Vec<u64>,
+    ) -> Result<Vec<CheckResult>, Failure> {
+        let (store, checks, dataset) = (
+            self.store.clone(),
+            self.checks.clone(),
+            self.dataset.clone(),
+        );
+        let handle = Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let content = || stored_content(&store, &handle, &dataset, &manifest);
+            checks.evaluate(&manifest.partition, &manifest.schema, &history, &content)
+        })
+        .await
+        .map_err(|e| Failure::new(FailureKind::Host, format!("check task died: {e}")))?
     }
 
     /// Commits new output whose checks passed (warnings included), or
@@ -649,19 +658,9 @@ impl DatasetJob {
             }
         }
         if !self.checks.is_empty() {
-            let (store, checks, dataset) = (
-                self.store.clone(),
-                self.checks.clone(),
-                self.dataset.clone(),
-            );
-            let handle = Handle::current();
-            let read = manifest.clone();
-            manifest.checks = tokio::task::spawn_blocking(move || {
-                let content = || stored_content(&store, &handle, &dataset, &read);
-                checks.evaluate(&read.partition, &read.schema, &history, &content)
-            })
-            .await
-            .map_err(|e| Failure::new(FailureKind::Host, format!("check task died: {e}")))??;
+            manifest.checks = self
+                .evaluate_stored(Arc::new(manifest.clone()), history)
+                .await?;
         }
         if blocking_failure(&manifest.checks).is_none() {
             return self.publish(manifest, vec![], &previous).await;

@@ -14,6 +14,7 @@
 //! copy) writes the same file twice and is committed once; a driver that
 //! lost its lease commits nothing.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -24,12 +25,14 @@ use strata_core::DatasetId;
 use strata_core::config::{PluginLimits, StoreConfig};
 use strata_core::manifest::{Manifest, sha256_hex};
 use strata_core::period::{Granularity, Period};
-use strata_core::planner::Recipe;
+use strata_core::planner::{Observed, Recipe};
 use strata_runtime::Runtime;
 use strata_store::Store;
 use tokio::runtime::Handle;
 
 use crate::checks::CheckSet;
+use crate::dataset_plan::{DatasetPlan, Work};
+use crate::execute::DatasetJob;
 use crate::failure::{Failure, FailureKind};
 use crate::partition::PluginPartition;
 
@@ -225,4 +228,57 @@ pub(crate) fn unrun(why: String) -> Failure {
         FailureKind::Host,
         format!("the cluster could not run the task: {why}"),
     )
+}
+
+/// A distributed run: the plugin partitions of a dataset's work, computed
+/// as one wave of tasks by the executor. Returns each one's result by its
+/// index in the plan; the rest (rechecks, sources) is done here.
+pub(crate) async fn wave(
+    executor: &dyn Executor,
+    job: &DatasetJob,
+    store: &StoreConfig,
+    plan: &DatasetPlan,
+    work: &[usize],
+    period_of: &HashMap<String, Period>,
+) -> HashMap<usize, Result<TaskResult, String>> {
+    let mut indices = Vec::new();
+    let mut tasks = Vec::new();
+    for &i in work {
+        let planned = &plan.partitions[i];
+        let recheck = planned.work == Some(Work::Recheck)
+            && matches!(plan.observed[&planned.id], Observed::Intact(_));
+        let Some(recipe) = planned.recipe.as_ref().filter(|_| !recheck) else {
+            continue;
+        };
+        let period = period_of.get(&planned.id);
+        if let Some(task) = job.task(store, &planned.id, period, recipe) {
+            indices.push(i);
+            tasks.push(task);
+        }
+    }
+    if tasks.is_empty() {
+        return HashMap::new();
+    }
+    let results = match job.ship_plugin().await {
+        Err(failure) => Err(failure.to_string()),
+        Ok(()) => executor
+            .run_wave(tasks)
+            .await
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|results| {
+                if results.len() == indices.len() {
+                    Ok(results)
+                } else {
+                    Err(format!(
+                        "the executor returned {} results for {} tasks",
+                        results.len(),
+                        indices.len()
+                    ))
+                }
+            }),
+    };
+    match results {
+        Ok(results) => indices.into_iter().zip(results).collect(),
+        Err(why) => indices.into_iter().map(|i| (i, Err(why.clone()))).collect(),
+    }
 }

@@ -1,10 +1,12 @@
 //! What a run did, partition by partition: what `run --json` prints and
 //! what the run's callers count.
 
+use std::time::Duration;
+
 use serde::Serialize;
 use strata_core::config::Severity;
-use strata_core::manifest::CheckResult;
-use strata_core::planner::State;
+use strata_core::manifest::{CheckResult, Manifest};
+use strata_core::planner::{Recipe, State};
 
 use crate::failure::{Failure, FailureRecord};
 
@@ -148,5 +150,28 @@ impl Report {
 
     pub fn count(&self, pred: impl Fn(&Outcome) -> bool) -> usize {
         self.datasets.iter().map(|d| d.count(&pred)).sum()
+    }
+}
+
+impl Stats {
+    /// What computing a partition read (its recipe's inputs) and wrote.
+    pub(crate) fn of(recipe: Option<&Recipe>, manifest: &Manifest, elapsed: Duration) -> Stats {
+        let inputs = recipe
+            .map(|r| r.inputs.iter().flatten())
+            .into_iter()
+            .flatten();
+        let (rows_read, bytes_read) = inputs.fold((0, 0), |(rows, bytes), m| {
+            (
+                rows + m.rows.unwrap_or(0),
+                bytes + m.files.iter().map(|f| f.size).sum::<u64>(),
+            )
+        });
+        Stats {
+            duration_ms: elapsed.as_millis() as u64,
+            rows_read,
+            bytes_read,
+            rows_written: manifest.rows.unwrap_or(0),
+            bytes_written: manifest.files.iter().map(|f| f.size).sum(),
+        }
     }
 }

@@ -15,7 +15,7 @@ use strata_core::DatasetId;
 use strata_core::config::{Dataset, Pipeline, PluginRef, Producer};
 use strata_core::manifest::{CheckResult, Manifest, sha256_hex};
 use strata_core::period::Period;
-use strata_core::planner::{self, Availability, Observed, Recipe, State};
+use strata_core::planner::{self, Availability, Observed, State};
 use strata_store::lease::Fence;
 use strata_store::{CommitError, ManifestCache, Store};
 
@@ -28,7 +28,7 @@ use crate::execute::{
 use crate::failure::{Failure, FailureKind};
 use crate::failure_book::{self, Attempt, FailureBook};
 use crate::observe::observe;
-use crate::remote::{Executor, TaskResult};
+use crate::remote::{self, Executor};
 use crate::report::{DatasetReport, Outcome, PartitionReport, Report, Stats};
 use crate::tables;
 
@@ -183,7 +183,15 @@ pub async fn run(
             let plan = &plan;
             let mut remote = match &options.executor {
                 Some(executor) if !options.stopping() => {
-                    remote_wave(executor.as_ref(), &job, pipeline, plan, &work, &walk).await
+                    remote::wave(
+                        executor.as_ref(),
+                        &job,
+                        &pipeline.store,
+                        plan,
+                        &work,
+                        walk.period_of(),
+                    )
+                    .await
                 }
                 _ => HashMap::new(),
             };
@@ -283,59 +291,6 @@ pub async fn run(
     }
     report.stopped = options.stopping();
     Ok(report)
-}
-
-/// A distributed run: the plugin partitions of a dataset's work, computed
-/// as one wave of tasks by the executor. Returns each one's result by its
-/// index in the plan; the rest (rechecks, sources) is done here.
-async fn remote_wave(
-    executor: &dyn Executor,
-    job: &DatasetJob,
-    pipeline: &Pipeline,
-    plan: &DatasetPlan,
-    work: &[usize],
-    walk: &Walk<'_>,
-) -> HashMap<usize, Result<TaskResult, String>> {
-    let mut indices = Vec::new();
-    let mut tasks = Vec::new();
-    for &i in work {
-        let planned = &plan.partitions[i];
-        let recheck = planned.work == Some(Work::Recheck)
-            && matches!(plan.observed[&planned.id], Observed::Intact(_));
-        let Some(recipe) = planned.recipe.as_ref().filter(|_| !recheck) else {
-            continue;
-        };
-        let period = walk.period_of.get(&planned.id);
-        if let Some(task) = job.task(&pipeline.store, &planned.id, period, recipe) {
-            indices.push(i);
-            tasks.push(task);
-        }
-    }
-    if tasks.is_empty() {
-        return HashMap::new();
-    }
-    let results = match job.ship_plugin().await {
-        Err(failure) => Err(failure.to_string()),
-        Ok(()) => executor
-            .run_wave(tasks)
-            .await
-            .map_err(|e| format!("{e:#}"))
-            .and_then(|results| {
-                if results.len() == indices.len() {
-                    Ok(results)
-                } else {
-                    Err(format!(
-                        "the executor returned {} results for {} tasks",
-                        results.len(),
-                        indices.len()
-                    ))
-                }
-            }),
-    };
-    match results {
-        Ok(results) => indices.into_iter().zip(results).collect(),
-        Err(why) => indices.into_iter().map(|i| (i, Err(why.clone()))).collect(),
-    }
 }
 
 /// A partition the run worked on: what came of it, and how long it took.
@@ -626,7 +581,7 @@ impl<'a> Walk<'a> {
                         }
                         (Some(Work::Recheck), None) => (Outcome::Checked, Ok(manifest)),
                         _ => {
-                            stats = Some(stats_of(recipe.as_ref(), &manifest, elapsed));
+                            stats = Some(Stats::of(recipe.as_ref(), &manifest, elapsed));
                             let changed = changed(seen, &manifest);
                             log_computed(&dataset.id, &partition, &state, changed, self.progress);
                             (Outcome::Computed { changed }, Ok(manifest))
@@ -790,27 +745,6 @@ struct Settled {
     failures: FailureBook,
     /// Quarantined outputs of partitions that are healthy now.
     released: Vec<String>,
-}
-
-/// What computing a partition read and wrote.
-fn stats_of(recipe: Option<&Recipe>, manifest: &Manifest, elapsed: Duration) -> Stats {
-    let inputs = recipe
-        .map(|r| r.inputs.iter().flatten())
-        .into_iter()
-        .flatten();
-    let (rows_read, bytes_read) = inputs.fold((0, 0), |(rows, bytes), m| {
-        (
-            rows + m.rows.unwrap_or(0),
-            bytes + m.files.iter().map(|f| f.size).sum::<u64>(),
-        )
-    });
-    Stats {
-        duration_ms: elapsed.as_millis() as u64,
-        rows_read,
-        bytes_read,
-        rows_written: manifest.rows.unwrap_or(0),
-        bytes_written: manifest.files.iter().map(|f| f.size).sum(),
-    }
 }
 
 /// One line per computed partition: at info level, or at debug level under

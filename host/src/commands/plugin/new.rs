@@ -67,14 +67,7 @@ impl NewCommand {
             layer: self.layer,
             sdk: sdk.as_deref(),
         })?;
-        for (path, text) in &files {
-            let path = dir.join(path);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
-            }
-            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-        }
+        crate::commands::write_files(&dir, &files)?;
         println!(
             "created {} ({} {} plugin)\n  build: host plugin build {}\n  test:  see {}",
             dir.display(),
