@@ -10,6 +10,10 @@ pipeline on the same generated landing files:
     polars   bench/peers/polars_pipeline.py
     spark    bench/peers/spark_pipeline.py (PySpark, local mode)
 
+and scenario 11 (raw ingestion from bench/fakeapi.py, a paginated REST API on
+127.0.0.1 with a fixed latency) compares Strata's http source with dlt's
+rest_api source (bench/peers/dlt_rest_api.py).
+
 Each timed command runs under /usr/bin/time -v (peak RSS: the largest single
 process of the command's tree). Systems alternate within every round, the
 first system rotating from round to round, so background load hits all
@@ -52,17 +56,21 @@ PY = sys.executable
 START = date(2025, 1, 1)
 BIG_DAY = date(2025, 3, 1)
 PLANNER_START = date(2015, 1, 1)
+# Scenario 11: the fake API's shape and the concurrency both systems get.
+INGEST = dict(pages=3, latency=0.05, concurrency=8)
 
 SCALES = {
     # seconds in all; the CI smoke run
     "small": dict(days=10, rows=1_000, rounds=1, planner_days=365, big_pages=4, big_rows=20_000,
-                  s6_days=2, s6_iters=3, s7_rounds=1, timeout=900),
+                  s6_days=2, s6_iters=3, s7_rounds=1, timeout=900, ingest_days=30, ingest_rows=100),
     "medium": dict(days=30, rows=50_000, rounds=3, planner_days=3650, big_pages=110,
                    big_rows=100_000, s6_days=3, s6_iters=5, s7_rounds=1, timeout=3600,
+                   ingest_days=365, ingest_rows=200,
                    reuse_full=("spark",), s7_skip=("spark",)),
     # 30 days x 200,000 records: about 1.1 GB of raw JSON
     "large": dict(days=30, rows=200_000, rounds=3, planner_days=3650, big_pages=110,
                   big_rows=100_000, s6_days=3, s6_iters=5, s7_rounds=1, timeout=7200,
+                  ingest_days=365, ingest_rows=200,
                   reuse_full=("spark",), s7_skip=("spark",)),
 }
 
@@ -305,7 +313,8 @@ class Bench:
             # a partial rerun updates the scenarios it runs and keeps the others
             kept = json.loads(previous.read_text())
             self.results["scenarios"] = kept.get("scenarios", {})
-            for k in ("gold_checks", "planner_build", "bigday_raw_fetch", "raw_ingest"):
+            for k in ("gold_checks", "planner_build", "bigday_raw_fetch", "raw_ingest", "ingest_check",
+                      "workload"):
                 if k in kept:
                     self.results[k] = kept[k]
         wanted = os.environ.get("BENCH_PEERS", "duckdb,polars,spark").split(",")
@@ -862,6 +871,159 @@ class Bench:
         }
         self.scenario("s10", "Full build here and on a two-worker Spark cluster on this machine", systems)
 
+    # -- scenario 11: raw ingestion from a REST API
+
+    def raw_ingestion(self):
+        """Scenario 11: D days from bench/fakeapi.py (3 pages a day by cursor,
+        50 ms a request) through raw and bronze, Strata's http source against
+        dlt's rest_api source at the same concurrency; then a rerun with
+        nothing new. The server counts the requests each run makes."""
+        D, P = self.cfg["ingest_days"], INGEST["pages"]
+        R, L, C = self.cfg["ingest_rows"], INGEST["latency"], INGEST["concurrency"]
+        d = self.work / "ingest"
+        rm(d)
+        d.mkdir(parents=True)
+        end = START + timedelta(days=D - 1)
+        log(f"s11: starting the fake API ({D} days x {P} pages x {R} records, {L * 1000:.0f} ms a request)")
+        server = subprocess.Popen([str(x) for x in (PY, BENCH / "fakeapi.py", "--start", START, "--days", D,
+                                   "--pages", P, "--rows", R, "--latency-ms", L * 1000)],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            line = server.stdout.readline()
+            if not line.startswith("listening "):
+                raise Failed(f"the fake API did not start: {line!r}")
+            api = "http://" + line.split()[1]
+            self.ingest_scenarios(d, api, D, P, R, L, C, end)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    def ingest_scenarios(self, d, api, D, P, R, L, C, end):
+        import urllib.request
+
+        def stats():
+            with urllib.request.urlopen(api + "/_stats", timeout=10) as f:
+                return json.loads(f.read())
+
+        def reset():
+            urllib.request.urlopen(urllib.request.Request(api + "/_reset", method="POST"), timeout=10).read()
+
+        pages = D * P
+        bronze = {"records_field": "records", "columns": COLUMNS}
+        plugin = self.strata_dir / "plugins" / "json_to_table.wasm"
+        # Two stores: one run with --jobs C, one with the default --jobs.
+        # Strata fetches a raw partition per job, its pages one after the
+        # other, so requests in flight are at most min(jobs, concurrency).
+        variants = {"strata": ["--jobs", C], "strata, default --jobs": []}
+        configs = {}
+        for name in variants:
+            sd = d / ("strata" if name == "strata" else "strata-default-jobs")
+            sd.mkdir()
+            configs[name] = sd / "pipeline.toml"
+            configs[name].write_text("\n".join([
+                "# Generated by bench/bench.py: scenario 11, the fake REST API through raw and bronze.",
+                "[store]", 'url = "store"', "",
+                "[partitions]", 'every = "day"', f'start = "{START}"', f'end = "{end}"', 'settle = "2h"', "",
+                "[[datasets]]", 'layer = "raw"', 'name = "transactions"', "[datasets.source]",
+                'kind = "http"', f'url = "{api}/transactions"', 'query = { date = "{date}" }',
+                'pagination = { style = "cursor", pointer = "/next_cursor", param = "cursor" }',
+                f"concurrency = {C}", "",
+                "[[datasets]]", 'layer = "bronze"', 'name = "transactions"', f'plugin = "{plugin}"',
+                'inputs = ["raw/transactions"]', "[datasets.params]",
+                *(f"{k} = {toml_value(v)}" for k, v in bronze.items()), ""]))
+        dlt_out, dlt_state = d / "dlt" / "out", d / "dlt" / "state"
+        have_dlt = importlib.util.find_spec("dlt") is not None
+        if not have_dlt:
+            log("dlt: not installed in this environment; scenario 11 runs Strata alone")
+            self.results["notes"].append({"s11": "dlt not installed: skipped"})
+
+        def served(first, note):
+            st = stats()
+            note = {**(note or {}), "requests": st["requests"], "in_flight_max": st["in_flight_max"],
+                    "pages": st["pages"]}
+            if first and st["requests"] != pages:
+                raise Failed(f"{st['requests']} requests served, expected {pages}: {st}")
+            return note
+
+        def strata_check(name, first):
+            computed = self.strata_check({"raw/transactions": D if first else 0,
+                                          "bronze/transactions": D if first else 0})
+
+            def check(out):
+                note = served(first, {"datasets": computed(out)})
+                store = configs[name].parent / "store"
+                days = sorted((store / "raw/transactions").glob("date=*/_manifest.json"))
+                if len(days) != D:
+                    raise Failed(f"{name}: raw holds {len(days)} days, expected {D}")
+                note["bronze"] = self.ingest_summary(manifest_files(store / "bronze/transactions"))
+                if note["bronze"]["rows"] != pages * R:
+                    raise Failed(f"{name}: bronze holds {note['bronze']['rows']} rows, expected {pages * R}")
+                return note
+            return check
+
+        def dlt_check(first):
+            def check(out):
+                note = served(first, parse_lines(out)[-1])
+                files = sorted((dlt_out / "bench" / "transactions").glob("*.parquet"))
+                note["table"] = self.ingest_summary(files)
+                if note["table"]["rows"] != pages * R:
+                    raise Failed(f"dlt: its table holds {note['table']['rows']} rows, expected {pages * R}")
+                return note
+            return check
+
+        def dlt_cmd():
+            return [PY, BENCH / "peers" / "dlt_rest_api.py", "--api", api, "--start", START, "--days", D,
+                    "--concurrency", C, "--out", dlt_out, "--state", dlt_state]
+
+        def fresh(name):
+            def prepare():
+                rm(configs[name].parent / "store")
+                reset()
+            return prepare
+
+        def dlt_fresh():
+            rm(dlt_out, dlt_state)
+            reset()
+
+        first = {name: (fresh(name), lambda name=name: self.host(configs[name], "run", "--json", *variants[name]),
+                        strata_check(name, True)) for name in variants}
+        again = {name: (reset, lambda name=name: self.host(configs[name], "run", "--json", *variants[name]),
+                        strata_check(name, False)) for name in variants}
+        if have_dlt:
+            first["dlt"] = (dlt_fresh, dlt_cmd, dlt_check(True))
+            again["dlt"] = (reset, dlt_cmd, dlt_check(False))
+        shape = dict(days=D, pages_per_day=P, records_per_page=R, latency=L, concurrency=C,
+                     requests=pages,
+                     # No scheduler beats C requests in flight all the time;
+                     # the pages of a day follow one another (cursor), so a
+                     # day can never take less than P latencies either.
+                     bound_seconds=max(-(-pages // C), P) * L,
+                     # A day per slot, its pages in turn, as both systems do.
+                     bound_day_slots_seconds=-(-D // C) * P * L)
+        r = self.scenario("s11", f"Raw ingestion: {D} days x {P} pages from a REST API at "
+                          f"{L * 1000:.0f} ms a request, {C} in flight", first)
+        r.update(shape)
+        if have_dlt and "strata" in r["systems"] and "dlt" in r["systems"]:
+            a = r["systems"]["strata"]["samples"][-1]["note"]["bronze"]
+            b = r["systems"]["dlt"]["samples"][-1]["note"]["table"]
+            equal = a == b
+            self.results["ingest_check"] = {"strata": a, "dlt": b, "equal": equal}
+            log(f"  ingest check: {'equal' if equal else 'DIFFERENT'} {a} {b}")
+        r = self.scenario("s11r", "Raw ingestion again, nothing new", again)
+        r.update(shape)
+        self.save()
+
+    def ingest_summary(self, files):
+        """What a table of the ingested records holds, for comparing Strata's
+        bronze with dlt's table: rows, distinct ids, amounts and instants."""
+        import duckdb
+        if not files:
+            return {"rows": 0}
+        row = duckdb.connect().execute(
+            "SELECT count(*), count(DISTINCT id), CAST(sum(amount) AS VARCHAR), "
+            "sum(epoch_us(updated_at)) FROM read_parquet(?)", [[str(f) for f in files]]).fetchone()
+        return {"rows": row[0], "ids": row[1], "amount": row[2], "updated_at_us": int(row[3] or 0)}
+
     def machine(self):
         def out(cmd):
             try:
@@ -875,7 +1037,7 @@ class Bench:
         versions = {"host": out([HOST, "--version"]), "rustc": out(["rustc", "--version"]),
                     "python": platform.python_version(),
                     "java": out(["java", "-version"]).splitlines()[0]}
-        for mod in ("duckdb", "polars", "pyspark"):
+        for mod in ("duckdb", "polars", "pyspark", "dlt"):
             try:
                 versions[mod] = __import__(mod).__version__
             except ImportError:
@@ -887,15 +1049,23 @@ class Bench:
                                    "kernel": platform.release(), "disk": out(["df", "-h", str(self.work)]).splitlines()[-1],
                                    "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
         self.results["versions"] = versions
+        install = BENCH / "work" / "dlt-install.json"
+        if install.exists():
+            self.results["dlt_install"] = json.loads(install.read_text())
         raw = sum(f.stat().st_size for f in self.landing.glob("*.json"))
-        self.results["workload"] = {"days": len(self.days), "rows_per_day": self.cfg["rows"], "raw_bytes": raw}
+        if raw or "workload" not in self.results:  # a run of scenario 11 alone generates no landing files
+            self.results["workload"] = {"days": len(self.days), "rows_per_day": self.cfg["rows"], "raw_bytes": raw}
 
     def all(self):
         started = time.time()
-        self.generate()
+        # Scenario 11 brings its own data (the fake API) and needs no full build.
+        standalone = bool(self.only) and self.only <= {"s11"}
+        if not standalone:
+            self.generate()
         self.setup_strata()
         self.machine()
-        self.core_scenarios()
+        if not standalone:
+            self.core_scenarios()
         if self.wanted("s5"):
             self.planner_scale()
         if self.wanted("s6"):
@@ -908,6 +1078,8 @@ class Bench:
             self.delta_cost()
         if self.wanted("s10"):
             self.spark_cost()
+        if self.wanted("s11"):
+            self.raw_ingestion()
         self.results["total_seconds"] = time.time() - started
         self.save()
 
@@ -928,10 +1100,14 @@ def main():
     checks = bench.results.get("gold_checks", {})
     different = [(label, peer) for label, c in checks.items() for peer, v in c.items()
                  if not all(t["equal"] for t in v.values())]
+    ingest = bench.results.get("ingest_check")
+    if ingest and not ingest["equal"]:
+        different.append(("raw ingestion", "dlt"))
     log(f"done in {bench.results['total_seconds']:.0f}s; failures: {failed or 'none'}; "
         f"gold differences: {different or 'none'}")
     # A peer that could not be installed was left out before any scenario;
-    # every system that runs must succeed and compute the same gold.
+    # every system that runs must succeed and compute the same gold (and
+    # dlt load the same records as Strata's bronze).
     if failed or different:
         sys.exit(1)
 
