@@ -13,7 +13,8 @@ thread of its own, so the server never limits concurrency. A date outside
 the range, or a page past the last, is a 404.
 
 Not part of any answer's timing: GET /_stats returns the requests served
-since the last POST /_reset ({"requests": n, "pages": {...}, "in_flight_max": m}).
+since the last POST /_reset ({"requests": n, "pages": {...}, "in_flight_max": m},
+the most requests waiting out their latency at once).
 
     fakeapi.py --start 2025-01-01 --days 365 --pages 3 --rows 200 --latency-ms 50
     # prints "listening 127.0.0.1:PORT" once it serves (PORT chosen free)
@@ -114,14 +115,16 @@ class Handler(BaseHTTPRequestHandler):
             api.in_flight_max = max(api.in_flight_max, api.in_flight)
         try:
             time.sleep(api.latency)
-            body = api.pages.get((day, page)) if url.path == "/transactions" else None
-            if body is None:
-                self.send(404, b'{"error": "no such day or page"}')
-            else:
-                self.send(200, body)
         finally:
+            # Counted out before the answer leaves: a client that sends its
+            # next request as soon as it has one is not counted twice.
             with api.lock:
                 api.in_flight -= 1
+        body = api.pages.get((day, page)) if url.path == "/transactions" else None
+        if body is None:
+            self.send(404, b'{"error": "no such day or page"}')
+        else:
+            self.send(200, body)
 
 
 def main():

@@ -10,7 +10,8 @@ BENCH = Path(__file__).resolve().parent
 
 PEERS = ("duckdb", "polars", "spark")
 NAMES = {"strata": "Strata", "duckdb": "DuckDB", "polars": "Polars", "spark": "PySpark (local)",
-         "strata+checks": "Strata with the example's checks", "strata+delta": "Strata with Delta tables"}
+         "strata+checks": "Strata with the example's checks", "strata+delta": "Strata with Delta tables",
+         "strata, default --jobs": "Strata, default `--jobs`", "dlt": "dlt (rest_api source)"}
 
 
 def secs(x):
@@ -65,6 +66,26 @@ def strata_note(scenario):
         parts = ", ".join(p.removeprefix("date=") for p in v["partitions"]) if v.get("partitions") else ""
         rows.append(f"| `{d}` | {v['computed']} | {v['changed']} | {parts} |")
     return "What Strata's last run of this scenario computed (`host run --json`):\n\n" + "\n".join(rows)
+
+
+def requests(r, key, system):
+    """Requests the fake API served in a system's last run of scenario 11."""
+    samples = r.get("scenarios", {}).get(key, {}).get("systems", {}).get(system, {}).get("samples") or [{}]
+    return (samples[-1].get("note") or {}).get("requests")
+
+
+def ingest_table(s):
+    """Scenario 11's second table: what the API served each system's last run."""
+    lines = ["| system | requests | most in flight | pages 1, 2, 3, … | rows loaded |",
+             "| --- | ---: | ---: | --- | ---: |"]
+    for name, x in s["systems"].items():
+        note = (x.get("samples") or [{}])[-1].get("note") or {}
+        rows = (note.get("bronze") or note.get("table") or {}).get("rows")
+        pages = ", ".join(str(v) for _, v in sorted(note.get("pages", {}).items(), key=lambda kv: int(kv[0])))
+        n = note.get("requests")
+        lines.append(f"| {NAMES.get(name, name)} | {'–' if n is None else f'{n:,}'} | {note.get('in_flight_max', '–')} "
+                     f"| {pages or '–'} | {'–' if rows is None else f'{rows:,}'} |")
+    return "\n".join(lines)
 
 
 def targets(r):
@@ -135,6 +156,24 @@ def targets(r):
         if w and n:
             q = w["rows_per_second"] / n["rows_per_second"]
             add(f"wasm ≥ half of native: {plugin}", None, f"wasm ÷ native = {q:.2f}", q >= 0.5)
+    s11 = r.get("scenarios", {}).get("s11")
+    if s11:
+        a, dlt = median(r, "s11"), median(r, "s11", "dlt")
+        add("raw ingestion ≥ 3× faster than dlt", None,
+            f"dlt ÷ Strata = {ratio(dlt / a)} ({secs(dlt)} against {secs(a)})" if a and dlt else
+            ("dlt skipped" if a else "–"), (dlt / a >= 3) if a and dlt else None)
+        bound = s11.get("bound_seconds")
+        add("raw ingestion within 1.2× of the latency bound", None,
+            f"Strata ÷ bound = {ratio(a / bound)} ({secs(a)} against {secs(bound)}: "
+            f"{s11['requests']:,} requests × {s11['latency'] * 1000:.0f} ms ÷ {s11['concurrency']} in flight)"
+            if a and bound else "–", (a / bound <= 1.2) if a and bound else None)
+        b, dltb = median(r, "s11r"), median(r, "s11r", "dlt")
+        reqs = {n: requests(r, "s11r", n) for n in ("strata", "dlt")}
+        if b:
+            add("raw ingestion rerun, nothing new: no request, ≥ 3× faster than dlt", None,
+                f"Strata {secs(b)}, {reqs['strata']} requests"
+                + (f"; dlt {secs(dltb)}, {reqs['dlt']} requests; dlt ÷ Strata = {ratio(dltb / b)}" if dltb else ""),
+                reqs["strata"] == 0 and (dltb / b >= 3 if dltb else None))
     s7 = r.get("scenarios", {}).get("s7")
     if s7 and "strata" in s7["systems"]:
         rss = s7["systems"]["strata"]["rss_mib"]
@@ -154,7 +193,8 @@ def write(r, path):
         "# Benchmarks",
         "",
         f"Strata against PySpark (local mode), DuckDB and Polars on the same medallion pipeline "
-        f"(issue 7). Made by `bench/run {r['scale']}` on {m['date']}; that one command reproduces "
+        f"(issue 7), and against dlt on raw ingestion from a REST API (scenario 11). "
+        f"Made by `bench/run {r['scale']}` on {m['date']}; that one command reproduces "
         f"it (it builds the host and plugins in release, installs the peers with pip into "
         f"`bench/.venv`, generates the workload and runs every scenario). Raw numbers: "
         f"`bench/work/{r['scale']}/results.json`.",
@@ -335,6 +375,50 @@ def write(r, path):
             "is a Spark task running `host task`), alternating on the same store. On one machine the "
             "cluster cannot be faster: the last column is what it costs (spark-submit and three JVMs, "
             "then per partition a task, a `host task` process and its plugin load).")
+    if "s11" in sc:
+        s = sc["s11"]
+        inst = r.get("dlt_install")
+        steps = ((s["systems"].get("dlt", {}).get("samples") or [{}])[-1].get("note") or {}).get("steps")
+        check = r.get("ingest_check")
+        section("s11", "Scenario 11: raw ingestion from a REST API",
+                f"`bench/fakeapi.py` serves {s['days']} days on 127.0.0.1, each as {s['pages_per_day']} pages of "
+                f"{s['records_per_page']:,} records (`bench/generate.py`'s records) chained by a cursor "
+                f"(`?date=…&cursor=N`, the body's `next_cursor`), sleeping {s['latency'] * 1000:.0f} ms before "
+                f"every answer, on a thread per request, and counts the requests. Both systems fetch every "
+                f"day with {s['concurrency']} requests in flight and type the records as bronze does; each "
+                "run starts from an empty output. **Strata**: `host run --jobs "
+                f"{s['concurrency']}` on an http source (`concurrency = {s['concurrency']}`, cursor "
+                "pagination) with raw and bronze (`json_to_table.wasm`); and the same with the default "
+                "`--jobs` (the machine's cores), since Strata fetches one raw partition per job and the "
+                "pages of a partition one after the other, so its requests in flight are at most "
+                "min(`--jobs`, `concurrency`). **dlt**: `bench/peers/dlt_rest_api.py`, its `rest_api` "
+                "source (cursor paginator, `data_selector`, column hints for decimal amounts and UTC "
+                "timestamps) with the `date` query parameter resolved from a parent resource of days "
+                "under `dlt.sources.incremental`, `parallelized` (one day per extract worker, "
+                f"`EXTRACT__WORKERS={s['concurrency']}`), into the filesystem destination as Parquet; "
+                "Python's start and dlt's import are part of its time."
+                + (f" dlt's own steps in its last run: "
+                   + ", ".join(f"{k} {secs(v)}" for k, v in steps.items() if k != "run") + "." if steps else "")
+                + f"\n\nThe latency bound: {s['requests']:,} requests × {s['latency'] * 1000:.0f} ms ÷ "
+                f"{s['concurrency']} in flight, rounded up to whole rounds of requests, = "
+                f"{secs(s['bound_seconds'])} (no schedule does better; one that gives each slot a day and "
+                f"its {s['pages_per_day']} pages in turn, as both systems do, needs "
+                f"{secs(s['bound_day_slots_seconds'])})."
+                + (f" The first run's output compared (rows, distinct ids, sum of amounts, sum of "
+                   f"instants): Strata's bronze and dlt's table are "
+                   f"{'equal' if check['equal'] else '**different**'} ({check['strata']['rows']:,} rows)."
+                   if check else "")
+                + (f" dlt {r['versions'].get('dlt', '')} was installed by `bench/run` in "
+                   f"{inst['seconds']:.0f} s, {inst['kib'] / 1024:.0f} MB in the virtual environment."
+                   if inst else ""))
+        doc.extend([ingest_table(s), ""])
+    if "s11r" in sc:
+        section("s11r", "Scenario 11: raw ingestion again, nothing new",
+                "The same commands on what the first run left (for dlt its pipeline state): Strata's raw "
+                "partitions are complete, so it fetches nothing (without `refetch_recent`) and bronze is "
+                "fresh; dlt's incremental on the days yields no new day, so its rest_api resource makes "
+                "no request.")
+        doc.extend([ingest_table(sc["s11r"]), ""])
     doc += ["## Commands", "",
             "```sh",
             f"bench/run {r['scale']}                 # everything; writes this file",
