@@ -10,7 +10,8 @@ use strata_core::planner::Observed;
 use strata_store::{Health, ManifestCache, ManifestRead, Store};
 
 /// Reads what the store holds for every expected partition of a dataset:
-/// one LIST, the dataset's manifest cache, and a GET of each manifest the
+/// its folders listed (in ranges at once on an object store), the
+/// dataset's manifest cache, and a GET of each manifest the
 /// cache does not hold as listed (and of every one `rehash` names). Returns
 /// the cache brought up to date with what was read.
 pub(crate) async fn observe(
@@ -19,8 +20,10 @@ pub(crate) async fn observe(
     expected: &[String],
     rehash: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<(HashMap<String, Observed>, ManifestCache)> {
-    let (folders, mut cache) =
-        tokio::join!(store.scan(&dataset.id), store.manifest_cache(&dataset.id));
+    let (folders, mut cache) = tokio::join!(
+        store.scan_expected(&dataset.id, expected),
+        store.manifest_cache(&dataset.id)
+    );
     let folders = folders?;
     let cached = &cache;
     let reads = futures::stream::iter(expected.iter().cloned())

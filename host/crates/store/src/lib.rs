@@ -14,6 +14,7 @@
 
 pub mod delta;
 pub mod lease;
+mod listing;
 #[cfg(unix)]
 mod local;
 mod manifest_cache;
@@ -206,6 +207,18 @@ impl Store {
     /// Lists every partition folder of a dataset: one recursive LIST (on a
     /// local store, one read of each folder: `local`).
     pub async fn scan(&self, dataset: &DatasetId) -> Result<HashMap<String, FolderListing>> {
+        self.scan_expected(dataset, &[]).await
+    }
+
+    /// Lists the partition folders of a dataset from its first `expected`
+    /// partition on; on an object store, with a LIST per range of a few
+    /// hundred expected partitions, at once (`listing`). No `expected`: every
+    /// folder.
+    pub async fn scan_expected(
+        &self,
+        dataset: &DatasetId,
+        expected: &[String],
+    ) -> Result<HashMap<String, FolderListing>> {
         #[cfg(unix)]
         if let Some(root) = self.local_root() {
             let dir = root.join(&dataset.layer).join(&dataset.name);
@@ -213,27 +226,9 @@ impl Store {
                 .await?
                 .with_context(|| format!("listing {dataset} in {}", self.url));
         }
-        let prefix = Self::dataset_dir(dataset);
-        let depth = prefix.parts().count();
-        let mut out: HashMap<String, FolderListing> = HashMap::new();
-        let mut listing = self.inner.list(Some(&prefix));
-        while let Some(meta) = listing
-            .try_next()
+        listing::scan(&self.inner, &Self::dataset_dir(dataset), expected)
             .await
-            .with_context(|| format!("listing {dataset} in {}", self.url))?
-        {
-            let parts: Vec<_> = meta.location.parts().collect();
-            if parts.len() != depth + 2 || !is_partition_folder(parts[depth].as_ref()) {
-                continue;
-            }
-            let name = parts[depth + 1].as_ref();
-            let folder = out.entry(parts[depth].as_ref().to_owned()).or_default();
-            if name == MANIFEST_FILE {
-                folder.manifest_tag = meta.e_tag.map(entity_tag);
-            }
-            folder.files.insert(name.to_owned(), meta.size);
-        }
-        Ok(out)
+            .with_context(|| format!("listing {dataset} in {}", self.url))
     }
 
     /// Reads and checks a partition's manifest.
