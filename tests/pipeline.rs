@@ -456,3 +456,59 @@ print(rows[0][0], rows[0][1])
         }
     }
 }
+
+/// What a dataset's run read from its inputs, from `run --json`.
+fn inputs_read(run: &crate::util::RunSummary, dataset: &str) -> (u64, u64, u64) {
+    let read = &run.dataset(dataset)["inputs_read"];
+    (
+        read["partitions"].as_u64().unwrap(),
+        read["shared"].as_u64().unwrap(),
+        read["bytes"].as_u64().unwrap(),
+    )
+}
+
+/// Bytes of the data files of `dataset`'s partitions `days`.
+fn data_bytes(ws: &Workspace, dataset: &str, days: impl IntoIterator<Item = u32>) -> u64 {
+    days.into_iter()
+        .flat_map(|d| std::fs::read_dir(ws.partition_dir(dataset, &day(d))).unwrap())
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name() != "_manifest.json")
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+#[test]
+fn overlapping_windows_read_each_input_day_once() {
+    let ws = example();
+    let first = ws.run(&[]);
+    first.assert_ok();
+    // rolling_3d's 16 windows read 1 + 2 + 3 × 14 = 45 silver days, 16 of
+    // them distinct: each is read from the store once, the rest shared.
+    assert_eq!(
+        inputs_read(&first, "gold/rolling_3d"),
+        (16, 29, data_bytes(&ws, "silver/transactions", 1..=16))
+    );
+    // One reader per day: nothing to share.
+    assert_eq!(inputs_read(&first, "gold/daily_totals").0, 16);
+    assert_eq!(inputs_read(&first, "gold/daily_totals").1, 0);
+    let before = ws.snapshot();
+
+    // Three windows healed read days 3..=7: 9 reads of 5 days.
+    for d in 5..=7 {
+        std::fs::remove_dir_all(ws.partition_dir("gold/rolling_3d", &day(d))).unwrap();
+    }
+    let heal = ws.run(&[]);
+    heal.assert_ok();
+    assert_eq!(heal.computed("gold/rolling_3d"), [day(5), day(6), day(7)]);
+    assert_eq!(
+        inputs_read(&heal, "gold/rolling_3d"),
+        (5, 4, data_bytes(&ws, "silver/transactions", 3..=7))
+    );
+    // Shared batches make the same bytes as read ones.
+    let after = ws.snapshot();
+    for (path, hash) in &before {
+        if !path.ends_with("_manifest.json") {
+            assert_eq!(after.get(path), Some(hash), "{path}");
+        }
+    }
+}

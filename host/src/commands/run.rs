@@ -407,6 +407,7 @@ fn summary_json(report: &Report, run: &str) -> serde_json::Value {
                 "failed_partitions": failures,
                 "checks": d.checks,
                 "table": d.table,
+                "inputs_read": d.inputs_read,
             })
         })
         .collect();

@@ -17,7 +17,7 @@ use std::time::Instant;
 use arrow::array::{BinaryBuilder, StringBuilder};
 use arrow::record_batch::RecordBatch;
 use strata_core::config::PluginLimits;
-use strata_runtime::{Limits, PartitionContext, RunError, Runtime};
+use strata_runtime::{Limits, PartitionContext, PoolSizing, RunError, Runtime};
 use strata_store::parquet_io;
 
 /// As the executor: raw files are handed over in batches of about this size.
@@ -132,8 +132,24 @@ fn run(plugin: &Path, case: &Path, iterations: usize) {
         params,
         partitions,
     } = load_case(case);
-    let runtime =
-        Runtime::new(std::env::var_os("STRATA_CACHE_DIR").map(PathBuf::from)).expect("runtime");
+    // One partition at a time; STRATA_BENCH_POOL=off measures without the
+    // instance pool, STRATA_BENCH_KEEP_RESIDENT=BYTES with another
+    // resident size, side by side.
+    let pool = PoolSizing {
+        concurrent: match std::env::var("STRATA_BENCH_POOL").as_deref() {
+            Ok("off") => 0,
+            _ => 1,
+        },
+        keep_resident: std::env::var("STRATA_BENCH_KEEP_RESIDENT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(PoolSizing::KEEP_RESIDENT),
+    };
+    let runtime = Runtime::with_pool(
+        std::env::var_os("STRATA_CACHE_DIR").map(PathBuf::from),
+        pool,
+    )
+    .expect("runtime");
     let plugin = runtime.load(plugin).expect("load plugin");
     let limits = Limits {
         memory_bytes: 4 << 30,

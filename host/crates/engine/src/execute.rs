@@ -14,7 +14,7 @@ use strata_core::manifest::{
 };
 use strata_core::period::Period;
 use strata_core::planner::{self, Recipe};
-use strata_runtime::{Plugin, Runtime};
+use strata_runtime::{Plugin, PoolSizing, Runtime};
 use strata_sources::{Fetch, Source};
 use strata_store::lease::Fence;
 use strata_store::{CommitError, Store};
@@ -22,6 +22,7 @@ use tokio::runtime::Handle;
 
 use crate::checks::{CheckSet, blocking_failure, describe_failure};
 use crate::failure::{Failure, FailureKind};
+use crate::inputs::{InputCache, InputsRead};
 use crate::partition::{PluginPartition, in_memory_content, stored_content};
 use crate::remote::{self, Task, TaskResult};
 
@@ -87,8 +88,24 @@ impl Previous {
     }
 }
 
-/// The WebAssembly runtime, started by the first dataset that needs it.
-pub(crate) type SharedRuntime = Arc<OnceLock<Arc<Runtime>>>;
+/// The WebAssembly runtime, started by the first dataset that needs it,
+/// its instance pool sized for the run's `--jobs`.
+pub(crate) struct SharedRuntime {
+    started: OnceLock<Arc<Runtime>>,
+    pool: PoolSizing,
+}
+
+impl SharedRuntime {
+    pub(crate) fn for_jobs(jobs: usize) -> Self {
+        SharedRuntime {
+            started: OnceLock::new(),
+            pool: PoolSizing {
+                concurrent: jobs,
+                ..PoolSizing::default_for_machine()
+            },
+        }
+    }
+}
 
 /// What every partition of one dataset's run shares.
 #[derive(Clone)]
@@ -101,6 +118,8 @@ pub(crate) struct DatasetJob {
     /// Replaced data files stay for the dataset's Delta table: an older
     /// table version references them until `host gc` after the retention.
     keep_replaced: bool,
+    /// Input partitions that several of the run's partitions read.
+    shared_inputs: Arc<InputCache>,
 }
 
 /// A raw dataset's source, and what identifies it in manifests.
@@ -183,7 +202,23 @@ impl DatasetJob {
             },
             checks: Arc::new(checks),
             keep_replaced: pipeline.tables.keeps_replaced_files() && !dataset.id.is_raw(),
+            shared_inputs: Arc::new(InputCache::none()),
         }
+    }
+
+    /// Shares the input partitions that several of `recipes` read, decoding
+    /// each once (see [`crate::inputs`]).
+    pub(crate) fn share_inputs<'a>(&mut self, recipes: impl IntoIterator<Item = &'a Recipe>) {
+        let reads = recipes.into_iter().flat_map(|r| r.inputs.iter().flatten());
+        self.shared_inputs = Arc::new(InputCache::new(
+            reads.map(|m| &**m),
+            crate::inputs::BUDGET_BYTES,
+        ));
+    }
+
+    /// What the run's partitions read from their inputs.
+    pub(crate) fn inputs_read(&self) -> Option<InputsRead> {
+        matches!(self.kind, JobKind::Plugin { .. }).then(|| self.shared_inputs.report())
     }
 
     /// How many earlier partitions' row counts the checks need.
@@ -232,6 +267,7 @@ impl DatasetJob {
                     handle: Handle::current(),
                     checks: self.checks.clone(),
                     history,
+                    shared_inputs: self.shared_inputs.clone(),
                 };
                 let computed = tokio::task::spawn_blocking(move || job.compute())
                     .await
@@ -463,16 +499,16 @@ async fn load_plugin(
     plugin: PluginRef,
     pinned: Option<String>,
 ) -> Result<(Arc<Runtime>, Plugin), Failure> {
-    let runtime = match runtime.get() {
+    let runtime = match runtime.started.get() {
         Some(r) => r.clone(),
         None => {
-            let started = Runtime::new(cache_dir).map_err(|e| {
+            let started = Runtime::with_pool(cache_dir, runtime.pool).map_err(|e| {
                 Failure::new(
                     FailureKind::Host,
                     format!("cannot start the WebAssembly runtime: {e:#}"),
                 )
             })?;
-            runtime.get_or_init(|| Arc::new(started)).clone()
+            runtime.started.get_or_init(|| Arc::new(started)).clone()
         }
     };
     let rt = runtime.clone();

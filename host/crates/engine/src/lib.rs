@@ -13,6 +13,7 @@ mod dataset_plan;
 mod execute;
 mod failure;
 mod failure_book;
+mod inputs;
 mod observe;
 pub mod ops;
 mod partition;
@@ -23,6 +24,7 @@ mod tables;
 mod walk;
 
 pub use failure::{Failure, FailureKind, FailureRecord};
+pub use inputs::InputsRead;
 pub use partition::{contract_params, runtime_limits};
 pub use report::{DatasetReport, Outcome, PartitionReport, Report, Stats, TableReport};
 pub use walk::{RunOptions, Scope, run, status};

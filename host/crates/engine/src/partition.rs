@@ -22,6 +22,7 @@ use crate::checks::CheckSet;
 use crate::checks::builtin::Evaluator;
 use crate::execute::{NewManifest, new_manifest};
 use crate::failure::{Failure, FailureKind};
+use crate::inputs::InputCache;
 use crate::schema;
 
 /// Raw files are handed to plugins in batches of about this many bytes.
@@ -69,6 +70,8 @@ pub(crate) struct PluginPartition {
     pub(crate) checks: Arc<CheckSet>,
     /// Row counts of the dataset's earlier partitions, for `volume`.
     pub(crate) history: Vec<u64>,
+    /// Input partitions this run's partitions share.
+    pub(crate) shared_inputs: Arc<InputCache>,
 }
 
 /// A partition computed but not committed: its manifest (with its check
@@ -172,13 +175,24 @@ impl PluginPartition {
         })
     }
 
-    /// The batches of one input partition, read as they are asked for.
+    /// The batches of one input partition: from memory if an earlier
+    /// partition of this run decoded it for the ones after it, else read
+    /// from the store as they are asked for.
     fn input_batches<'a>(
         &'a self,
         input: &'a DatasetId,
         manifest: &'a Manifest,
     ) -> Box<dyn Iterator<Item = Result<RecordBatch, Failure>> + 'a> {
-        stored_content(&self.store, &self.handle, input, manifest)
+        let from_store = || {
+            self.shared_inputs
+                .count_read(manifest.files.iter().map(|f| f.size).sum());
+            stored_content(&self.store, &self.handle, input, manifest)
+        };
+        match self.shared_inputs.read(manifest, || from_store().collect()) {
+            Ok(Some(batches)) => Box::new((0..batches.len()).map(move |i| Ok(batches[i].clone()))),
+            Ok(None) => from_store(),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use strata_core::config::{PluginLimits, StoreConfig};
 use strata_core::manifest::{Manifest, sha256_hex};
 use strata_core::period::{Granularity, Period};
 use strata_core::planner::{Observed, Recipe};
-use strata_runtime::Runtime;
+use strata_runtime::{PoolSizing, Runtime};
 use strata_store::Store;
 use tokio::runtime::Handle;
 
@@ -34,6 +34,7 @@ use crate::checks::CheckSet;
 use crate::dataset_plan::{DatasetPlan, Work};
 use crate::execute::DatasetJob;
 use crate::failure::{Failure, FailureKind};
+use crate::inputs::InputCache;
 use crate::partition::PluginPartition;
 
 /// One plugin partition to compute, self-contained.
@@ -160,7 +161,13 @@ pub async fn run_task(task: Task, cache_dir: Option<PathBuf>) -> Result<TaskResu
             Store::plugin_path(&task.plugin_sha256)
         );
     }
-    let runtime = Arc::new(Runtime::new(cache_dir).context("starting the WebAssembly runtime")?);
+    // One partition per `host task`: one warm slot is all it uses.
+    let pool = PoolSizing {
+        concurrent: 1,
+        ..PoolSizing::default_for_machine()
+    };
+    let runtime =
+        Arc::new(Runtime::with_pool(cache_dir, pool).context("starting the WebAssembly runtime")?);
     let name = PathBuf::from(format!("{}.wasm", task.plugin_sha256));
     let loaded = {
         let runtime = runtime.clone();
@@ -185,6 +192,7 @@ pub async fn run_task(task: Task, cache_dir: Option<PathBuf>) -> Result<TaskResu
         period,
         params: task.params.clone(),
         inputs,
+        shared_inputs: Arc::new(InputCache::none()),
         limits: PluginLimits {
             memory_bytes: task.memory_bytes,
             timeout: std::time::Duration::from_millis(task.timeout_ms),

@@ -1,6 +1,7 @@
 //! What a run did, partition by partition: what `run --json` prints and
 //! what the run's callers count.
 
+use crate::inputs::InputsRead;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -91,6 +92,10 @@ pub struct DatasetReport {
     /// `[tables] format = "none"`, and in `host status`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<TableReport>,
+    /// What its computed partitions read from their inputs; none for raw
+    /// datasets, in `host status`, and when nothing was computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs_read: Option<InputsRead>,
 }
 
 /// What a run did to a dataset's Delta table.

@@ -141,7 +141,7 @@ pub async fn run(
     options: &RunOptions,
     fence: &Fence,
 ) -> Result<Report> {
-    let runtime = SharedRuntime::default();
+    let runtime = SharedRuntime::for_jobs(options.jobs);
     let mut walk = Walk::new(
         pipeline,
         store,
@@ -166,8 +166,9 @@ pub async fn run(
             _ => vec![],
         };
         let mut outcomes = HashMap::new();
+        let mut inputs_read = None;
         if !work.is_empty() {
-            let job = DatasetJob::prepare(
+            let mut job = DatasetJob::prepare(
                 pipeline,
                 dataset,
                 store,
@@ -176,6 +177,10 @@ pub async fn run(
                 options.cache_dir.clone(),
             )
             .await;
+            job.share_inputs(
+                work.iter()
+                    .filter_map(|&i| plan.partitions[i].recipe.as_ref()),
+            );
             let bar = progress_bar(&dataset.id, work.len(), options.progress);
             if let Some(started) = &options.started {
                 let _ = started.send(dataset.id.clone());
@@ -250,6 +255,7 @@ pub async fn run(
                 .await;
             bar.finish_and_clear();
             outcomes.extend(computed);
+            inputs_read = job.inputs_read();
         }
         for done in outcomes.values() {
             if let Err(NotCommitted::LeaseLost(why)) = &done.result {
@@ -258,6 +264,7 @@ pub async fn run(
         }
         let published = plan.published(&outcomes);
         let mut settled = walk.settle(dataset, plan, outcomes, Mode::Run);
+        settled.report.inputs_read = inputs_read;
         if report.lease_lost.is_none() {
             store
                 .save_manifest_cache(&dataset.id, &mut settled.cache)
@@ -716,6 +723,7 @@ impl<'a> Walk<'a> {
                 partitions,
                 checks: dataset_checks,
                 table: None,
+                inputs_read: None,
             },
             cache,
             failures,

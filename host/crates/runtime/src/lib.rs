@@ -10,6 +10,7 @@ mod capabilities;
 mod contract;
 pub mod ipc;
 pub mod jsonl;
+mod pool;
 mod sandbox;
 pub mod schema;
 
@@ -26,6 +27,7 @@ use wasmtime::{Config, Engine, Store, Trap};
 
 pub use cache::{ComponentCache, LoadOrigin};
 pub use capabilities::is_granted;
+pub use pool::PoolSizing;
 use sandbox::{CapturedOutput, PluginLog, SandboxState};
 
 mod bindings {
@@ -206,9 +208,16 @@ impl Drop for Runtime {
 
 impl Runtime {
     /// A runtime whose compiled components are cached in `cache_dir`
-    /// (`None`: no cache).
+    /// (`None`: no cache), its instance pool sized for this machine.
     pub fn new(cache_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        Self::with_pool(cache_dir, PoolSizing::default_for_machine())
+    }
+
+    /// As [`Runtime::new`], its instance pool sized for `pool.concurrent`
+    /// partitions at once.
+    pub fn with_pool(cache_dir: Option<PathBuf>, pool: PoolSizing) -> anyhow::Result<Self> {
         let mut config = Config::new();
+        config.allocation_strategy(pool::strategy(pool));
         config.epoch_interruption(true);
         // Deep recursion traps instead of taking the host down.
         config.max_wasm_stack(1 << 20);
