@@ -128,6 +128,9 @@ struct SourceJob {
     source: Arc<dyn Source>,
     identity: serde_json::Value,
     kind: &'static str,
+    /// Requests the source keeps in flight across periods, if it waits on
+    /// a server.
+    requests_in_flight: Option<usize>,
 }
 
 #[derive(Clone)]
@@ -168,6 +171,7 @@ impl DatasetJob {
                     source,
                     identity: spec.identity(),
                     kind: spec.kind(),
+                    requests_in_flight: spec.requests_in_flight(),
                 }),
                 Err(e) => JobKind::Broken(Failure::new(
                     FailureKind::Source,
@@ -219,6 +223,21 @@ impl DatasetJob {
     /// What the run's partitions read from their inputs.
     pub(crate) fn inputs_read(&self) -> Option<InputsRead> {
         matches!(self.kind, JobKind::Plugin { .. }).then(|| self.shared_inputs.report())
+    }
+
+    /// Partitions computed at once: `jobs`, or for a source that waits on
+    /// a server as many as it keeps requests in flight (a period's pages
+    /// are fetched one after another, so fewer periods at once would leave
+    /// its concurrency unused).
+    pub(crate) fn partitions_at_once(&self, jobs: usize) -> usize {
+        let jobs = jobs.max(1);
+        match &self.kind {
+            JobKind::Source(SourceJob {
+                requests_in_flight: Some(n),
+                ..
+            }) => jobs.max(*n),
+            _ => jobs,
+        }
     }
 
     /// How many earlier partitions' row counts the checks need.
@@ -274,12 +293,7 @@ impl DatasetJob {
                     .map_err(|e| {
                         Failure::new(FailureKind::Host, format!("partition task died: {e}"))
                     })??;
-                self.publish(
-                    computed.manifest,
-                    computed.file.into_iter().collect(),
-                    &previous,
-                )
-                .await
+                self.publish_in_place(computed.manifest, &previous).await
             }
         }
     }
@@ -698,8 +712,15 @@ impl DatasetJob {
                 .evaluate_stored(Arc::new(manifest.clone()), history)
                 .await?;
         }
+        self.publish_in_place(manifest, &previous).await
+    }
+
+    /// Commits output whose data files are in the partition's folder
+    /// already (written as they were produced, here or by a task), or, if
+    /// a blocking check failed, moves them to quarantine.
+    async fn publish_in_place(&self, manifest: Manifest, previous: &Previous) -> ComputeResult {
         if blocking_failure(&manifest.checks).is_none() {
-            return self.publish(manifest, vec![], &previous).await;
+            return self.publish(manifest, vec![], previous).await;
         }
         // Rejected: the output moves to quarantine, out of the partition.
         let mut files = Vec::with_capacity(manifest.files.len());
@@ -713,7 +734,7 @@ impl DatasetJob {
         }
         let written: Vec<String> = manifest.files.iter().map(|f| f.path.clone()).collect();
         let partition = manifest.partition.clone();
-        let rejected = self.publish(manifest, files, &previous).await;
+        let rejected = self.publish(manifest, files, previous).await;
         let kept = previous.manifest().map(|m| &m.files[..]).unwrap_or(&[]);
         for name in written
             .iter()

@@ -10,12 +10,12 @@ use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 use strata_core::DatasetId;
 use strata_core::config::PluginLimits;
-use strata_core::manifest::{FileEntry, Manifest, Producer as ManifestProducer, sha256_hex};
+use strata_core::manifest::{FileEntry, Manifest, Producer as ManifestProducer};
 use strata_core::period::Period;
 use strata_core::planner::{self, Recipe};
 use strata_runtime::{Limits, PartitionContext, Plugin, Runtime};
-use strata_store::Store;
 use strata_store::parquet_io::{self, ParquetSink};
+use strata_store::{DataFileWriter, Store};
 use tokio::runtime::Handle;
 
 use crate::checks::CheckSet;
@@ -75,10 +75,9 @@ pub(crate) struct PluginPartition {
 }
 
 /// A partition computed but not committed: its manifest (with its check
-/// results), its one data file if it has rows.
+/// results), whose data file (if it has rows) is in the partition's folder.
 pub(crate) struct Computed {
     pub(crate) manifest: Manifest,
-    pub(crate) file: Option<Bytes>,
 }
 
 impl PluginPartition {
@@ -117,6 +116,7 @@ impl PluginPartition {
             inputs: input_schemas,
         };
         let mut output = Output {
+            partition: self,
             sink: None,
             columns: vec![],
             checks: (!self.checks.is_empty()).then_some((&*self.checks, &self.history[..])),
@@ -133,13 +133,17 @@ impl PluginPartition {
                         .map(move |batch| batch.map(|b| (index as u32, b)))
                 })
             });
-        self.plugin.run_partition(
+        let ran = self.plugin.run_partition(
             &self.runtime,
             &context,
             &runtime_limits(&self.limits),
             inputs,
             &mut |batch| output.write(batch),
-        )?;
+        );
+        if let Err(e) = ran {
+            output.discard();
+            return Err(e);
+        }
         let (written, evaluator) = output.finish()?;
         let mut manifest = new_manifest(NewManifest {
             dataset: &self.dataset,
@@ -157,22 +161,15 @@ impl PluginPartition {
             inputs: self.recipe.input_refs(),
         });
         if let Some(evaluator) = evaluator {
-            let files: Vec<(String, Bytes)> = manifest
-                .files
-                .iter()
-                .map(|f| f.path.clone())
-                .zip(written.bytes.iter().cloned())
-                .collect();
+            // Checks that need the whole content read the file just written.
+            let written = manifest.clone();
             manifest.checks =
                 self.checks
                     .finish(evaluator, &self.partition, &manifest.schema, &|| {
-                        in_memory_content(&self.dataset, files.clone())
+                        stored_content(&self.store, &self.handle, &self.dataset, &written)
                     })?;
         }
-        Ok(Computed {
-            manifest,
-            file: written.bytes,
-        })
+        Ok(Computed { manifest })
     }
 
     /// The batches of one input partition: from memory if an earlier
@@ -294,11 +291,13 @@ where
     }))
 }
 
-/// A partition's output as it arrives: one Parquet file, its schema taken
-/// from the first batch and held to the contract's types, and each batch
-/// shown to the built-in checks on its way.
+/// A partition's output as it arrives: one Parquet file written into the
+/// partition's folder as batches come (never whole in memory), its schema
+/// taken from the first batch and held to the contract's types, and each
+/// batch shown to the built-in checks on its way.
 struct Output<'a> {
-    sink: Option<ParquetSink>,
+    partition: &'a PluginPartition,
+    sink: Option<ParquetSink<DataFileWriter>>,
     columns: Vec<strata_core::manifest::Column>,
     /// The dataset's checks and the history `volume` compares with.
     checks: Option<(&'a CheckSet, &'a [u64])>,
@@ -315,7 +314,10 @@ impl Output<'_> {
                 if let Some((checks, history)) = self.checks {
                     self.evaluator = Some(checks.evaluator(&self.columns, history));
                 }
-                let sink = ParquetSink::new(batch.schema())
+                let p = self.partition;
+                let file =
+                    DataFileWriter::create(&p.store, p.handle.clone(), &p.dataset, &p.partition);
+                let sink = ParquetSink::to(file, batch.schema())
                     .map_err(|e| Failure::new(FailureKind::Host, format!("{e:#}")))?;
                 self.sink.insert(sink)
             }
@@ -342,39 +344,41 @@ impl Output<'_> {
             return Ok((
                 Written {
                     files: vec![],
-                    bytes: None,
                     rows: 0,
                     columns: self.columns,
                 },
                 evaluator,
             ));
         };
-        let (bytes, rows) = sink
-            .finish()
-            .map_err(|e| Failure::new(FailureKind::Host, format!("writing Parquet: {e:#}")))?;
-        let sha = sha256_hex(&bytes);
-        let entry = FileEntry {
-            path: format!("part-{}.parquet", &sha[..16]),
-            size: bytes.len() as u64,
-            sha256: sha,
-        };
+        let writing =
+            |e: anyhow::Error| Failure::new(FailureKind::Store, format!("writing Parquet: {e:#}"));
+        let (file, rows) = sink.finish().map_err(writing)?;
+        let entry = file
+            .finish(|sha| format!("part-{}.parquet", &sha[..16]))
+            .map_err(writing)?;
         Ok((
             Written {
                 files: vec![entry],
-                bytes: Some(Bytes::from(bytes)),
                 rows,
                 columns: self.columns,
             },
             evaluator,
         ))
     }
+
+    /// Gives up what was written: the partition failed.
+    fn discard(self) {
+        if let Some(sink) = self.sink
+            && let Ok((file, _)) = sink.finish()
+        {
+            file.discard();
+        }
+    }
 }
 
 /// A partition's output, written but not yet committed.
 struct Written {
     files: Vec<FileEntry>,
-    /// The bytes of the one data file, if the plugin produced any rows.
-    bytes: Option<Bytes>,
     rows: u64,
     columns: Vec<strata_core::manifest::Column>,
 }

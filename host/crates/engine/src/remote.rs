@@ -220,11 +220,6 @@ pub async fn run_task(task: Task, cache_dir: Option<PathBuf>) -> Result<TaskResu
         }
         Err(failure) => bail!("{failure}"),
     };
-    if let (Some(bytes), Some(entry)) = (computed.file, computed.manifest.files.first()) {
-        store
-            .write_data_file(&dataset, &task.partition, &entry.path, bytes)
-            .await?;
-    }
     Ok(TaskResult::Computed {
         manifest: Box::new(computed.manifest),
     })

@@ -12,6 +12,7 @@
 //! leaves the old complete partition or the new one. The store knows nothing
 //! about plugins or staleness.
 
+mod data_file;
 pub mod delta;
 pub mod lease;
 mod listing;
@@ -29,6 +30,7 @@ use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
+pub use data_file::DataFileWriter;
 use lease::{Fence, LeaseLost};
 pub use manifest_cache::ManifestCache;
 use strata_core::DatasetId;
@@ -618,25 +620,6 @@ impl Store {
     /// A plugin put by [`Store::put_plugin`]; the caller checks its hash.
     pub async fn read_plugin(&self, sha256: &str) -> Result<Bytes> {
         self.read_object(&Self::plugin_path(sha256)).await
-    }
-
-    /// Writes one data file into a partition's folder, outside any commit:
-    /// a task of a distributed run writes its output this way, and only the
-    /// run's driver, holding the lease, commits a manifest that names it.
-    /// A file no manifest names is garbage that `host gc` removes.
-    pub async fn write_data_file(
-        &self,
-        dataset: &DatasetId,
-        partition: &str,
-        name: &str,
-        bytes: Bytes,
-    ) -> Result<()> {
-        let path = Self::file_path(dataset, partition, name);
-        self.inner
-            .put(&path, PutPayload::from_bytes(bytes))
-            .await
-            .with_context(|| format!("writing {path} in {}", self.url))?;
-        Ok(())
     }
 
     /// The size of an object, if it exists.

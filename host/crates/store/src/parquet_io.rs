@@ -2,6 +2,8 @@
 //! the same bytes, so a recomputed partition hashes the same and downstream
 //! stays fresh (early cutoff).
 
+use std::io::Write;
+
 use anyhow::{Context, Result};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -11,34 +13,50 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-/// Streams batches into one Parquet file held in memory.
-pub struct ParquetSink {
-    writer: ArrowWriter<Vec<u8>>,
+/// A row group is closed once its encoded columns reach this size, so
+/// what a sink holds in memory is bounded however wide the rows are.
+const ROW_GROUP_BYTES: usize = 128 << 20;
+
+/// Streams batches into one Parquet file, written to `W` row group by row
+/// group (a `Vec<u8>` to hold it in memory).
+pub struct ParquetSink<W: Write + Send = Vec<u8>> {
+    writer: ArrowWriter<W>,
     rows: u64,
 }
 
-impl ParquetSink {
+impl ParquetSink<Vec<u8>> {
     pub fn new(schema: SchemaRef) -> Result<Self> {
+        Self::to(Vec::new(), schema)
+    }
+}
+
+impl<W: Write + Send> ParquetSink<W> {
+    /// A sink writing into `out`.
+    pub fn to(out: W, schema: SchemaRef) -> Result<Self> {
         let props = WriterProperties::builder()
             // A fixed writer name: the bytes must not depend on the host build.
             .set_created_by("strata".to_owned())
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
             .set_max_row_group_row_count(Some(1 << 20))
             .build();
-        let writer = ArrowWriter::try_new(Vec::new(), schema, Some(props))?;
+        let writer = ArrowWriter::try_new(out, schema, Some(props))?;
         Ok(ParquetSink { writer, rows: 0 })
     }
 
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.rows += batch.num_rows() as u64;
-        self.writer.write(batch).context("writing Parquet")
+        self.writer.write(batch).context("writing Parquet")?;
+        if self.writer.in_progress_size() >= ROW_GROUP_BYTES {
+            self.writer.flush().context("writing Parquet")?;
+        }
+        Ok(())
     }
 
-    /// The file's bytes and its row count.
-    pub fn finish(self) -> Result<(Vec<u8>, u64)> {
+    /// What it wrote into, and the row count.
+    pub fn finish(self) -> Result<(W, u64)> {
         let rows = self.rows;
-        let bytes = self.writer.into_inner().context("finishing Parquet")?;
-        Ok((bytes, rows))
+        let out = self.writer.into_inner().context("finishing Parquet")?;
+        Ok((out, rows))
     }
 }
 
