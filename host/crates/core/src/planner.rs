@@ -329,4 +329,20 @@ mod tests {
         assert_eq!(plugin_key(&sha, &a, &[]), plugin_key(&sha, &b, &[]));
         assert_ne!(plugin_key(&sha, &a, &[]), plugin_key(&sha, &c, &[]));
     }
+
+    /// The key a 0.1 host gave a partition of these inputs. A store built
+    /// by that host stays fresh only while the key's text is unchanged.
+    #[test]
+    fn keys_are_what_a_contract_0_1_host_computed() {
+        let params = serde_json::json!({"column": "amount", "factor": 3});
+        let inputs = [InputRef {
+            dataset: "bronze/transactions".into(),
+            partition: "date=2025-02-18".into(),
+            content_hash: "c".repeat(64),
+        }];
+        assert_eq!(
+            plugin_key(&"ab".repeat(32), &params, &inputs),
+            "0631b166879e2984226b57891cb5f255ee445881729321055ea9fc65808e3cbc"
+        );
+    }
 }
