@@ -10,7 +10,7 @@ fn repo() -> &'static Path {
 
 /// `strata:plugin@X.Y.Z` as the WIT package names it.
 fn wit_package() -> String {
-    let wit = std::fs::read_to_string(repo().join("wit/strata.wit")).unwrap();
+    let wit = std::fs::read_to_string(repo().join("wit/v0.1/strata.wit")).unwrap();
     wit.lines()
         .find_map(|l| l.trim().strip_prefix("package "))
         .and_then(|p| p.trim().strip_suffix(';'))

@@ -255,7 +255,7 @@ pub(super) mod test_other_contract {
     #[test]
     fn its_wit_is_this_contract_at_another_version() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let ours = std::fs::read_to_string(root.join("wit/strata.wit")).unwrap();
+        let ours = std::fs::read_to_string(root.join("wit/v0.1/strata.wit")).unwrap();
         let theirs =
             std::fs::read_to_string(root.join("plugins/test/other-contract/wit/strata.wit"))
                 .unwrap();

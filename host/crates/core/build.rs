@@ -6,7 +6,7 @@ use std::path::PathBuf;
 fn main() {
     let manifest_dir =
         PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let wit = manifest_dir.join("../../../wit/strata.wit");
+    let wit = manifest_dir.join("../../../wit/v0.1/strata.wit");
     println!("cargo:rerun-if-changed={}", wit.display());
     let text = std::fs::read_to_string(&wit)
         .unwrap_or_else(|e| panic!("reading the plugin contract {}: {e}", wit.display()));

@@ -150,7 +150,7 @@ pub mod arrow {
 pub mod __private {
     pub mod bindings {
         wit_bindgen::generate!({
-            path: "../../wit",
+            path: "../../wit/v0.1",
             world: "plugin",
             pub_export_macro: true,
             export_macro_name: "__strata_export_world_plugin",

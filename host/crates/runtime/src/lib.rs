@@ -30,7 +30,7 @@ use sandbox::{CapturedOutput, PluginLog, SandboxState};
 
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../../../wit",
+        path: "../../../wit/v0.1",
         world: "plugin",
     });
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use super::{Lang, Layer, rust_sdk};
 
 /// The plugin contract.
-pub(super) const WIT: &str = include_str!("../../../../wit/strata.wit");
+pub(super) const WIT: &str = include_str!("../../../../wit/v0.1/strata.wit");
 /// The Python SDK.
 pub(super) const PYTHON_SDK: &str = include_str!("../../../../plugins/python/sdk/strata_plugin.py");
 /// The JavaScript SDK and build script.

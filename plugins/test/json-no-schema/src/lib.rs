@@ -7,7 +7,7 @@
 
 mod bindings {
     wit_bindgen::generate!({
-        path: "../../../wit",
+        path: "../../../wit/v0.1",
         world: "plugin",
     });
 }
