@@ -23,6 +23,6 @@ mod tables;
 mod walk;
 
 pub use failure::{Failure, FailureKind, FailureRecord};
-pub use partition::{contract_params, runtime_limits};
+pub use partition::runtime_limits;
 pub use report::{DatasetReport, Outcome, PartitionReport, Report, Stats, TableReport};
 pub use walk::{RunOptions, Scope, run, status};

@@ -13,7 +13,7 @@ use strata_core::config::PluginLimits;
 use strata_core::manifest::{FileEntry, Manifest, Producer as ManifestProducer, sha256_hex};
 use strata_core::period::Period;
 use strata_core::planner::{self, Recipe};
-use strata_runtime::{Limits, PartitionContext, Plugin, Runtime};
+use strata_runtime::{InputContext, Limits, PartitionContext, Plugin, Runtime};
 use strata_store::Store;
 use strata_store::parquet_io::{self, ParquetSink};
 use tokio::runtime::Handle;
@@ -35,23 +35,6 @@ pub fn runtime_limits(limits: &PluginLimits) -> Limits {
         output_bytes: limits.output_bytes,
         capture_bytes: Limits::CAPTURE_BYTES,
     }
-}
-
-/// Params as the contract hands them over: strings as they are, anything
-/// else as JSON text.
-pub fn contract_params(
-    params: &serde_json::Map<String, serde_json::Value>,
-) -> Vec<(String, String)> {
-    params
-        .iter()
-        .map(|(k, v)| {
-            let text = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.clone(), text)
-        })
-        .collect()
 }
 
 pub(crate) struct PluginPartition {
@@ -99,19 +82,25 @@ impl PluginPartition {
             Some(p) => (p.rfc3339_start(), p.rfc3339_end()),
             None => (String::new(), String::new()),
         };
-        let input_schemas = self
+        let inputs = self
             .inputs
             .iter()
             .zip(&self.recipe.inputs)
-            .map(|(id, manifests)| Ok((id.to_string(), input_schema(id, manifests)?)))
+            .map(|(id, manifests)| {
+                Ok(InputContext {
+                    dataset: id.to_string(),
+                    schema: input_schema(id, manifests)?,
+                    partitions: manifests.iter().map(|m| m.partition.clone()).collect(),
+                })
+            })
             .collect::<Result<Vec<_>, Failure>>()?;
         let context = PartitionContext {
             dataset: self.dataset.to_string(),
             partition: self.partition.clone(),
             period_start,
             period_end,
-            params: contract_params(&self.params),
-            inputs: input_schemas,
+            params: self.params.clone(),
+            inputs,
         };
         let mut output = Output {
             sink: None,
@@ -119,24 +108,21 @@ impl PluginPartition {
             checks: (!self.checks.is_empty()).then_some((&*self.checks, &self.history[..])),
             evaluator: None,
         };
-        let inputs = self
-            .inputs
-            .iter()
-            .zip(&self.recipe.inputs)
-            .enumerate()
-            .flat_map(|(index, (input, manifests))| {
-                manifests.iter().flat_map(move |m| {
-                    self.input_batches(input, m)
-                        .map(move |batch| batch.map(|b| (index as u32, b)))
-                })
-            });
-        self.plugin.run_partition(
-            &self.runtime,
-            &context,
-            &runtime_limits(&self.limits),
-            inputs,
-            &mut |batch| output.write(batch),
-        )?;
+        let mut session =
+            self.plugin
+                .open(&self.runtime, &context, &runtime_limits(&self.limits))?;
+        // Every input, every partition oldest first, whole: the order any
+        // plan accepts. The session projects each batch to its plan.
+        for (index, (input, manifests)) in self.inputs.iter().zip(&self.recipe.inputs).enumerate() {
+            for (partition, manifest) in manifests.iter().enumerate() {
+                for batch in self.input_batches(input, manifest) {
+                    for out in session.process(index as u32, partition as u32, &batch?)? {
+                        output.write(out)?;
+                    }
+                }
+            }
+        }
+        session.finish(&mut |batch| output.write(batch))?;
         let (written, evaluator) = output.finish()?;
         let mut manifest = new_manifest(NewManifest {
             dataset: &self.dataset,
