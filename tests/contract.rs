@@ -1,20 +1,23 @@
-//! The contract version has one source of truth, the `package` line of
-//! `wit/strata.wit`: the host's partition keys, the runtime's bindings and
-//! every SDK must name the same version.
+//! The contract's versions have one source of truth each, the `package`
+//! line of their WIT: `wit/strata.wit` (the newest) and `wit/v0.1/`. The
+//! runtime binds both; partition keys carry the contract's semantics, not
+//! a package version; every SDK names a version the host speaks.
 
 use std::path::Path;
+
+use strata_runtime::Contract;
 
 fn repo() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-/// `strata:plugin@X.Y.Z` as the WIT package names it.
-fn wit_package() -> String {
-    let wit = std::fs::read_to_string(repo().join("wit/v0.1/strata.wit")).unwrap();
+/// `strata:plugin@X.Y.Z` as the WIT package at `path` names it.
+fn wit_package(path: &str) -> String {
+    let wit = std::fs::read_to_string(repo().join(path)).unwrap();
     wit.lines()
         .find_map(|l| l.trim().strip_prefix("package "))
         .and_then(|p| p.trim().strip_suffix(';'))
-        .expect("wit/strata.wit has a package line")
+        .unwrap_or_else(|| panic!("{path} has a package line"))
         .to_owned()
 }
 
@@ -36,34 +39,58 @@ fn named_versions(text: &str) -> Vec<String> {
 }
 
 #[test]
-fn the_host_keys_partitions_with_the_wit_package_version() {
-    assert_eq!(strata_core::CONTRACT_VERSION, wit_package());
+fn the_runtime_speaks_every_wit_of_the_repository() {
+    assert_eq!(Contract::NEWEST.package(), wit_package("wit/strata.wit"));
+    assert_eq!(Contract::V0_1.package(), wit_package("wit/v0.1/strata.wit"));
+}
+
+/// A store built by a 0.1 host stays fresh under this one: keys still say
+/// what 0.1 keys said (see `strata_core::CONTRACT_SEMANTICS`).
+#[test]
+fn keys_carry_the_semantics_0_1_hosts_wrote_not_the_newest_package() {
+    assert_eq!(
+        strata_core::CONTRACT_SEMANTICS,
+        wit_package("wit/v0.1/strata.wit")
+    );
+    assert_ne!(strata_core::CONTRACT_SEMANTICS, Contract::NEWEST.package());
 }
 
 #[test]
-fn every_sdk_names_the_wit_package_version() {
-    let version = wit_package()
-        .split_once('@')
-        .map(|(_, v)| v.to_owned())
-        .unwrap();
-    // The Rust SDK and the Python SDK bind wit/ itself (wit-bindgen,
-    // componentize-py); the JavaScript SDK imports the host interface by
-    // name, so its name must carry the version.
-    let js = std::fs::read_to_string(repo().join("plugins/js/sdk/strata-plugin.js")).unwrap();
-    let js_versions = named_versions(&js);
+fn every_sdk_names_a_contract_version_the_host_speaks() {
+    let spoken: Vec<&str> = Contract::ALL.iter().map(|c| c.version()).collect();
+    // The Rust SDK binds the newest wit/ itself (wit-bindgen); the Python
+    // SDK binds the WIT it is built with (componentize-py); the JavaScript
+    // SDK imports the host interface by name, so its name carries the
+    // version, one version throughout each SDK.
+    let rust = std::fs::read_to_string(repo().join("plugins/sdk/src/lib.rs")).unwrap();
     assert!(
-        !js_versions.is_empty(),
+        rust.contains(r#"path: "../../wit","#),
+        "the Rust SDK binds wit/"
+    );
+    let js = std::fs::read_to_string(repo().join("plugins/js/sdk/strata-plugin.js")).unwrap();
+    assert!(
+        !named_versions(&js).is_empty(),
         "the JS SDK imports the host interface"
     );
-    for sdk in [
-        "plugins/js/sdk/strata-plugin.js",
-        "plugins/js/sdk/arrow.js",
-        "plugins/python/sdk/strata_plugin.py",
-        "plugins/sdk/src/lib.rs",
+    for sdks in [
+        &["plugins/js/sdk/strata-plugin.js", "plugins/js/sdk/arrow.js"][..],
+        &["plugins/python/sdk/strata_plugin.py"],
+        &["plugins/sdk/src/lib.rs"],
     ] {
-        let text = std::fs::read_to_string(repo().join(sdk)).unwrap();
-        for found in named_versions(&text) {
-            assert_eq!(found, version, "{sdk} names contract version {found}");
+        let mut found: Vec<String> = sdks
+            .iter()
+            .flat_map(|sdk| named_versions(&std::fs::read_to_string(repo().join(sdk)).unwrap()))
+            .collect();
+        found.dedup();
+        assert!(
+            found.len() <= 1,
+            "{sdks:?} name several versions: {found:?}"
+        );
+        for version in found {
+            assert!(
+                spoken.contains(&version.as_str()),
+                "{sdks:?} name contract version {version}, which the host does not speak"
+            );
         }
     }
 }
