@@ -38,7 +38,7 @@ const WORKSPACE_MANIFEST: &str = include_str!("../../../../plugins/Cargo.toml");
 pub(super) const LOCK: &str = include_str!("../../../../plugins/Cargo.lock");
 
 /// Where the SDK finds the WIT in the repository, and in a vendored copy.
-const WIT_IN_REPO: &str = r#"path: "../../wit/v0.1","#;
+const WIT_IN_REPO: &str = r#"path: "../../wit","#;
 const WIT_VENDORED: &str = r#"path: "wit","#;
 
 /// The folder of the vendored copy, relative to the plugin project.
