@@ -134,13 +134,6 @@ def toml_value(v):
     raise TypeError(v)
 
 
-def plugin_params(params):
-    """The params as the host hands them to a plugin: strings as they are,
-    anything else as JSON text."""
-    return [[k, v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))]
-            for k, v in params.items()]
-
-
 # The checks of examples/transactions/pipeline.toml: freshness on raw (a
 # warning: the workload is historical), and on silver unique ids, amounts
 # not null, accepted currencies and the 7-day volume.
@@ -701,7 +694,7 @@ class Bench:
         for plugin, (inp, params, kind, files, wasm) in cases.items():
             case = d / plugin
             case.mkdir(parents=True)
-            (case / "params.json").write_text(json.dumps({"input": inp, "params": plugin_params(params)}))
+            (case / "params.json").write_text(json.dumps({"input": inp, "params": params}))
             for i, day in enumerate(self.days[:k]):
                 run([WASM_BENCH, "prepare", case / f"p{i:03d}", kind, *files(day)], self.timeout)
             systems[f"{plugin} wasm"] = (None, lambda c=case, w=wasm: [WASM_BENCH, "run", self.strata_dir / "plugins" / w, c, iters], parse_lines)

@@ -483,11 +483,12 @@ fn overlapping_windows_read_each_input_day_once() {
     let first = ws.run(&[]);
     first.assert_ok();
     // rolling_3d's 16 windows read 1 + 2 + 3 × 14 = 45 silver days, 16 of
-    // them distinct: each is read from the store once, the rest shared.
-    assert_eq!(
-        inputs_read(&first, "gold/rolling_3d"),
-        (16, 29, data_bytes(&ws, "silver/transactions", 1..=16))
-    );
+    // them distinct: each is read from the store once, the rest shared;
+    // of each, only the columns aggregate's plan names.
+    let (partitions, shared, bytes) = inputs_read(&first, "gold/rolling_3d");
+    assert_eq!((partitions, shared), (16, 29));
+    let whole = data_bytes(&ws, "silver/transactions", 1..=16);
+    assert!(bytes > 0 && bytes < whole, "{bytes} of {whole} bytes");
     // One reader per day: nothing to share.
     assert_eq!(inputs_read(&first, "gold/daily_totals").0, 16);
     assert_eq!(inputs_read(&first, "gold/daily_totals").1, 0);
@@ -500,10 +501,10 @@ fn overlapping_windows_read_each_input_day_once() {
     let heal = ws.run(&[]);
     heal.assert_ok();
     assert_eq!(heal.computed("gold/rolling_3d"), [day(5), day(6), day(7)]);
-    assert_eq!(
-        inputs_read(&heal, "gold/rolling_3d"),
-        (5, 4, data_bytes(&ws, "silver/transactions", 3..=7))
-    );
+    let (partitions, shared, bytes) = inputs_read(&heal, "gold/rolling_3d");
+    assert_eq!((partitions, shared), (5, 4));
+    let whole = data_bytes(&ws, "silver/transactions", 3..=7);
+    assert!(bytes > 0 && bytes < whole, "{bytes} of {whole} bytes");
     // Shared batches make the same bytes as read ones.
     let after = ws.snapshot();
     for (path, hash) in &before {

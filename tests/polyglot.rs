@@ -397,7 +397,7 @@ fn host_plugin_inspect_shows_a_shipped_plugin_and_marks_refused_imports() {
     );
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let contract = strata_core::CONTRACT_VERSION;
+    let contract = strata_runtime::Contract::NEWEST.package();
     let host_interface = contract.replace("plugin@", "plugin/host@");
     for needle in [
         "name         aggregate",

@@ -17,6 +17,9 @@ use contained::*;
 use hostile::*;
 #[allow(unused_imports)]
 use languages::*;
+// The contract 0.2 test plugins are run through `host run`.
+#[allow(unused_imports)]
+use crate::contract::{test_contract_v0_1, test_probe, test_stream};
 
 /// Names the module of tests of the test plugin `$name`: a compile error
 /// (unresolved import) if there is none.
@@ -34,7 +37,9 @@ use std::sync::{Arc, OnceLock};
 use arrow::array::{Array, AsArray, BinaryArray, RecordBatch, StringArray};
 use arrow::datatypes::{Decimal128Type, Int64Type, SchemaRef, TimestampMicrosecondType};
 use strata_core::config::PluginLimits;
-use strata_runtime::{Limits, LoadOrigin, PartitionContext, Plugin, RunError, Runtime};
+use strata_runtime::{
+    InputContext, Limits, LoadOrigin, PartitionContext, Plugin, RunError, Runtime,
+};
 use strata_runtime::{ipc, schema};
 
 use crate::util::{plugin, shared_cache};
@@ -50,6 +55,9 @@ fn load(name: &str) -> Plugin {
         .unwrap_or_else(|e| panic!("loading {name}: {e}"))
 }
 
+/// A partition's context; each input is one partition, the one computed.
+/// A param value that is JSON is taken as JSON (`["id"]`, `3`), anything
+/// else as a string, as `host plugin test --params` reads them.
 fn context(params: &[(&str, &str)], inputs: &[(&str, SchemaRef)]) -> PartitionContext {
     PartitionContext {
         dataset: "test/out".into(),
@@ -58,11 +66,19 @@ fn context(params: &[(&str, &str)], inputs: &[(&str, SchemaRef)]) -> PartitionCo
         period_end: "2025-02-19T00:00:00Z".into(),
         params: params
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| {
+                let value = serde_json::from_str(v)
+                    .unwrap_or_else(|_| serde_json::Value::String(v.to_string()));
+                (k.to_string(), value)
+            })
             .collect(),
         inputs: inputs
             .iter()
-            .map(|(n, s)| (n.to_string(), s.clone()))
+            .map(|(n, s)| InputContext {
+                dataset: n.to_string(),
+                schema: s.clone(),
+                partitions: vec!["date=2025-02-18".into()],
+            })
             .collect(),
     }
 }
@@ -86,7 +102,7 @@ fn run_with(
         .unwrap_or_else(schema::raw_schema);
     let context = context(params, &[("in/data", schema)]);
     let mut out = Vec::new();
-    let batches = input.into_iter().map(|b| Ok((0, b)));
+    let batches = input.into_iter().map(|b| Ok((0, 0, b)));
     plugin.run_partition(runtime(), &context, limits, batches, &mut |b| {
         out.push(b);
         Ok(())

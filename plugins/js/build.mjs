@@ -63,15 +63,19 @@ function hasWit(dir) {
   return existsSync(dir) && readdirSync(dir).some((f) => f.endsWith(".wit"));
 }
 
+// The JavaScript SDK speaks contract 0.1 until it moves to 0.2: in the
+// Strata repository it builds against wit/v0.1, not the newer wit/.
+const repoWit = resolve(toolDir, "../../wit");
 if (wit === null) {
   for (let dir = dirname(entry); ; dir = dirname(dir)) {
+    if (join(dir, "wit") === repoWit) break;
     if (hasWit(join(dir, "wit"))) {
       wit = join(dir, "wit");
       break;
     }
     if (dirname(dir) === dir) break;
   }
-  wit ??= resolve(toolDir, "../../wit");
+  wit ??= join(repoWit, "v0.1");
 }
 wit = resolve(wit);
 if (!hasWit(wit)) usage(`no WIT files in ${wit}`);

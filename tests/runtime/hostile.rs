@@ -265,7 +265,7 @@ pub(super) mod test_other_contract {
                 .unwrap()
                 .to_owned()
         };
-        assert_eq!(package(&theirs), "package strata:plugin@0.2.0;");
+        assert_eq!(package(&theirs), "package strata:plugin@0.3.0;");
         assert_ne!(package(&ours), package(&theirs));
         assert_eq!(
             ours.replace(&package(&ours), ""),
@@ -279,8 +279,8 @@ pub(super) mod test_other_contract {
         let err = load_fails(&plugin("test_other_contract"));
         assert!(
             matches!(&err, LoadError::OtherContract { found, expected, .. }
-                if found.contains(&"strata:plugin/transform@0.2.0".to_owned())
-                    && expected == "strata:plugin@0.1.0"),
+                if found.contains(&"strata:plugin/transform@0.3.0".to_owned())
+                    && expected == &["strata:plugin@0.1.0", "strata:plugin@0.2.0"]),
             "{err:?}"
         );
         let messages = fails_silver(&tiny_with("test_other_contract", ""), "plugin-load");
@@ -288,8 +288,8 @@ pub(super) mod test_other_contract {
             &messages,
             &[
                 "is built for another contract",
-                "strata:plugin/transform@0.2.0",
-                "this host speaks strata:plugin@0.1.0",
+                "strata:plugin/transform@0.3.0",
+                "this host speaks strata:plugin@0.1.0 and strata:plugin@0.2.0",
             ],
         );
     }

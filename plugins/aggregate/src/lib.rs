@@ -22,6 +22,9 @@
 //! All batches of all inputs are one table (several days of a window, say).
 //! The output has the group columns then the aggregates, sorted by the group
 //! columns (nulls first).
+//!
+//! Its plan reads only the group, filter and aggregate columns, and lets a
+//! window's days come in any order unless a float is summed or averaged.
 
 mod acc;
 
@@ -36,12 +39,28 @@ use strata_sdk::arrow::compute::{
     SortColumn, SortOptions, concat, filter_record_batch, lexsort_to_indices, take,
 };
 use strata_sdk::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use strata_sdk::{Context, Error, Info, Transform};
+use strata_sdk::{Columns, Context, Error, Info, Plan as Feed, Transform};
 
 use acc::{Acc, Func, read_floats, read_ints};
 
 /// Rows per output batch.
 const OUTPUT_BATCH_ROWS: usize = 1 << 16;
+
+/// The params, as `pipeline.toml` gives them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    /// A list, or comma-separated text.
+    #[serde(default)]
+    group_by: Columns,
+    /// Required; missing is the error `open` names.
+    aggregates: Option<Vec<AggregateSpec>>,
+    /// One `{column, equals}` or a list of such. Read through `Value`: an
+    /// untagged enum would mangle numbers under serde_json's
+    /// `arbitrary_precision`.
+    #[serde(default)]
+    filter: Option<Value>,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -417,10 +436,12 @@ impl Transform for Aggregator {
     }
 
     fn open(ctx: &Context) -> Result<Self, Error> {
-        let p = &ctx.params;
-        p.check_known(&["group_by", "aggregates", "filter"])?;
-        let group_by = p.list("group_by")?;
-        let specs: Vec<AggregateSpec> = p.parse_json("aggregates")?.ok_or_else(|| {
+        let Params {
+            group_by: Columns(group_by),
+            aggregates: specs,
+            filter,
+        } = ctx.params()?;
+        let specs = specs.ok_or_else(|| {
             Error::BadParams(
                 "missing required param `aggregates` (a list of {column, fn, as})".to_string(),
             )
@@ -453,14 +474,12 @@ impl Transform for Aggregator {
                 name,
             });
         }
-        // Parsed through `Value`: an untagged enum would mangle numbers
-        // under serde_json's `arbitrary_precision`.
         let bad_filter = |e: serde_json::Error| {
             Error::BadParams(format!(
                 "param `filter` must be {{\"column\": ..., \"equals\": ...}} or a list of such: {e}"
             ))
         };
-        let filters = match p.parse_json::<Value>("filter")? {
+        let filters = match filter {
             None => Vec::new(),
             Some(list @ Value::Array(_)) => serde_json::from_value(list).map_err(bad_filter)?,
             Some(one) => vec![serde_json::from_value(one).map_err(bad_filter)?],
@@ -483,7 +502,44 @@ impl Transform for Aggregator {
         Ok(this)
     }
 
-    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    /// Of every input only the group, filter and aggregate columns (none
+    /// for a count of rows alone: the host then hands over batches of rows
+    /// without columns). A window's days may come in any order (the output
+    /// is sorted by group; counts, integer and decimal sums, minimums and
+    /// maximums do not depend on order), unless a float is summed or
+    /// averaged, since float addition rounds differently in another order,
+    /// or the input's schema is unknown.
+    fn plan(&self, ctx: &Context) -> Feed {
+        let mut columns: Vec<&str> = self.group_by.iter().map(String::as_str).collect();
+        columns.extend(self.filters.iter().map(|f| f.column.as_str()));
+        columns.extend(self.aggregates.iter().filter_map(|a| a.column.as_deref()));
+        columns.sort_unstable();
+        columns.dedup();
+        let mut feed = Feed::new();
+        for (i, input) in ctx.inputs.iter().enumerate() {
+            feed = feed.columns(i, columns.iter().copied());
+            let float_sum = self.aggregates.iter().any(|a| {
+                matches!(a.func, Func::Sum | Func::Avg)
+                    && a.column.as_deref().is_some_and(|c| {
+                        input
+                            .schema
+                            .field_with_name(c)
+                            .is_ok_and(|f| f.data_type().is_floating())
+                    })
+            });
+            if !float_sum && !input.schema.fields().is_empty() {
+                feed = feed.unordered(i);
+            }
+        }
+        feed
+    }
+
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         if self.plan.is_none() {
             self.plan = Some(self.make_plan(&batch.schema())?);
         }

@@ -5,9 +5,9 @@ use strata_sdk::arrow::array::{
     TimestampMicrosecondArray,
 };
 use strata_sdk::arrow::datatypes::{
-    DataType, Decimal128Type, Float64Type, Int64Type, Schema, TimestampMicrosecondType,
+    DataType, Decimal128Type, Field, Float64Type, Int64Type, Schema, TimestampMicrosecondType,
 };
-use strata_sdk::{Context, Error, Input, Params, Transform};
+use strata_sdk::{Context, Error, Input, Params, Plan, Transform, ipc};
 
 use super::Aggregator;
 
@@ -17,10 +17,19 @@ fn context(params: &[(&str, &str)], schema: Option<Arc<Schema>>) -> Context {
         partition: "date=2025-02-18".into(),
         period_start: String::new(),
         period_end: String::new(),
-        params: params.iter().copied().collect::<Params>(),
+        params: params
+            .iter()
+            .map(|(k, v)| {
+                // JSON when it is JSON (`["id"]`, `3`), else a string.
+                let value = serde_json::from_str(v)
+                    .unwrap_or_else(|_| serde_json::Value::String(v.to_string()));
+                (*k, value)
+            })
+            .collect::<Params>(),
         inputs: vec![Input {
             dataset: "silver/t".into(),
             schema: schema.unwrap_or_else(|| Arc::new(Schema::empty())),
+            partitions: vec!["date=2025-02-18".into()],
         }],
     }
 }
@@ -64,7 +73,7 @@ fn batch(
 fn run(params: &[(&str, &str)], batches: Vec<RecordBatch>) -> Result<RecordBatch, Error> {
     let mut t = Aggregator::open(&context(params, None))?;
     for b in batches {
-        assert!(t.process(0, b)?.is_empty());
+        assert!(t.process(0, 0, b)?.is_empty());
     }
     let mut out = t.finish()?;
     assert_eq!(out.len(), 1);
@@ -268,4 +277,122 @@ fn plans_from_the_host_schema_without_batches() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].num_rows(), 0);
     assert_eq!(out[0].num_columns(), 9);
+}
+
+/// Params, and the columns the plan reads with them.
+type Case = (
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
+
+/// What the host does with a plan: hands over only the columns it names,
+/// in the input's column order (none at all keeps the rows).
+fn project(batch: &RecordBatch, plan: &Plan, input: usize) -> RecordBatch {
+    match plan.inputs().get(input).and_then(|p| p.columns.as_ref()) {
+        None => batch.clone(),
+        Some(columns) => {
+            let indices: Vec<usize> = (0..batch.num_columns())
+                .filter(|&i| columns.contains(batch.schema().field(i).name()))
+                .collect();
+            batch.project(&indices).unwrap()
+        }
+    }
+}
+
+#[test]
+fn the_plan_reads_only_what_it_aggregates_and_changes_no_byte() {
+    let mixed = two_days();
+    // Each with the columns it reads; none sums a float, so all unordered.
+    let cases: [Case; 4] = [
+        (
+            &[("group_by", "customer"), ("aggregates", AGGS)],
+            &["amount", "at", "customer", "items"],
+        ),
+        (
+            &[
+                ("aggregates", r#"[{"column": "items", "fn": "sum"}]"#),
+                ("filter", r#"{"column": "status", "equals": "settled"}"#),
+            ],
+            &["items", "status"],
+        ),
+        (&[("aggregates", r#"[{"fn": "count"}]"#)], &[]),
+        (
+            &[
+                ("group_by", "status"),
+                ("aggregates", r#"[{"fn": "count"}]"#),
+            ],
+            &["status"],
+        ),
+    ];
+    for (params, read) in cases {
+        let whole = run(params, two_days()).unwrap();
+        let ctx = context(params, Some(mixed[0].schema()));
+        let mut t = Aggregator::open(&ctx).unwrap();
+        let plan = t.plan(&ctx);
+        let columns: Vec<String> = read.iter().map(|c| c.to_string()).collect();
+        assert_eq!(plan.inputs().len(), 1);
+        assert_eq!(
+            plan.inputs()[0].columns.as_ref(),
+            Some(&columns),
+            "{params:?}"
+        );
+        assert!(!plan.inputs()[0].ordered, "{params:?}");
+        // In any order, as an unordered plan lets the host hand them.
+        for b in mixed.iter().rev() {
+            assert!(t.process(0, 0, project(b, &plan, 0)).unwrap().is_empty());
+        }
+        let out = t.finish().unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            ipc::encode(&out[0]).unwrap(),
+            ipc::encode(&whole).unwrap(),
+            "{params:?}"
+        );
+    }
+}
+
+#[test]
+fn a_float_sum_or_avg_or_an_unknown_schema_keeps_the_order() {
+    let floats = Arc::new(Schema::new(vec![
+        Field::new("g", DataType::Utf8, true),
+        Field::new("x", DataType::Float64, true),
+    ]));
+    for (aggs, schema, ordered) in [
+        (
+            r#"[{"column": "x", "fn": "sum"}]"#,
+            Some(floats.clone()),
+            true,
+        ),
+        (
+            r#"[{"column": "x", "fn": "avg"}]"#,
+            Some(floats.clone()),
+            true,
+        ),
+        (
+            r#"[{"column": "x", "fn": "max"}]"#,
+            Some(floats.clone()),
+            false,
+        ),
+        (
+            r#"[{"column": "x", "fn": "count"}]"#,
+            Some(floats.clone()),
+            false,
+        ),
+        (r#"[{"column": "x", "fn": "max"}]"#, None, true),
+    ] {
+        let ctx = context(&[("aggregates", aggs)], schema);
+        let plan = Aggregator::open(&ctx).unwrap().plan(&ctx);
+        assert_eq!(plan.inputs()[0].ordered, ordered, "{aggs}");
+    }
+}
+
+#[test]
+fn missing_aggregates_are_named() {
+    let Err(Error::BadParams(msg)) = Aggregator::open(&context(&[], None)) else {
+        panic!("no aggregates accepted")
+    };
+    assert_eq!(
+        msg,
+        "missing required param `aggregates` (a list of {column, fn, as})"
+    );
 }

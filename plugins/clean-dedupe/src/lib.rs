@@ -15,6 +15,11 @@
 //! All inputs (and all batches of each, e.g. several days of a window) are
 //! one table; the output is sorted by key.
 //!
+//! Its plan reads, of every input whose schema the host gives, every column
+//! but the dropped ones, and the key and `order_by` even when dropped: the
+//! host hands over nothing else, so nothing else is held per key. The
+//! partitions come in order (ties keep the later row).
+//!
 //! How (the hash path): a hash table maps each key to its best row so far,
 //! a (batch, row) in the batches kept; each row is hashed and looked up
 //! once, and nothing is sorted until `finish`, which sorts the surviving
@@ -37,6 +42,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+use serde::Deserialize;
 use strata_sdk::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, GenericStringArray, OffsetSizeTrait, RecordBatch,
     RecordBatchOptions, UInt32Array,
@@ -52,7 +58,7 @@ use strata_sdk::arrow::datatypes::{
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type,
     UInt32Type, UInt64Type,
 };
-use strata_sdk::{Context, Error, Info, Transform};
+use strata_sdk::{Columns, Context, Error, Info, Plan, Transform};
 
 /// Rows per output batch.
 const OUTPUT_BATCH_ROWS: usize = 1 << 16;
@@ -69,6 +75,24 @@ enum Clean {
     Uppercase,
 }
 
+/// The params, as `pipeline.toml` gives them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    /// Required; missing or empty is the error `open` names.
+    #[serde(default)]
+    key: Columns,
+    order_by: Option<String>,
+    #[serde(default)]
+    trim: Columns,
+    #[serde(default)]
+    lowercase: Columns,
+    #[serde(default)]
+    uppercase: Columns,
+    #[serde(default)]
+    drop_columns: Columns,
+}
+
 pub struct CleanDedupe {
     key: Vec<String>,
     order_by: Option<String>,
@@ -77,6 +101,8 @@ pub struct CleanDedupe {
     drop_columns: Vec<String>,
     /// The input schema: from the host at `open`, then from the first batch.
     schema: Option<SchemaRef>,
+    /// Per input, the columns the plan reads (`None`: every column).
+    reads: Vec<Option<Vec<String>>>,
     seen_batch: bool,
     /// Chosen at the first batch.
     dedupe: Dedupe,
@@ -97,8 +123,9 @@ enum Dedupe {
 }
 
 impl CleanDedupe {
-    /// Checks that the params fit a schema.
-    fn validate(&self, schema: &Schema) -> Result<(), Error> {
+    /// Checks that the params fit a schema; `drops`: `drop_columns` too
+    /// (not in a batch projected to the columns the plan reads).
+    fn validate(&self, schema: &Schema, drops: bool) -> Result<(), Error> {
         let find = |param: &str, name: &str| {
             schema.field_with_name(name).map_err(|_| {
                 Error::BadParams(format!(
@@ -127,10 +154,35 @@ impl CleanDedupe {
                 )));
             }
         }
-        for d in &self.drop_columns {
+        for d in self.drop_columns.iter().filter(|_| drops) {
             find("drop_columns", d)?;
         }
         Ok(())
+    }
+
+    /// The columns of an input with `schema` that it reads: every column it
+    /// writes (all but the dropped ones) and what chooses the row kept per
+    /// key (the key and `order_by`, even when dropped), so that what it
+    /// holds per key is only that. `None` (every column) for an input whose
+    /// schema the host did not know.
+    fn columns_read(&self, schema: &Schema) -> Option<Vec<String>> {
+        if schema.fields().is_empty() {
+            return None;
+        }
+        let needed = |name: &String| {
+            !self.drop_columns.contains(name)
+                || self.key.contains(name)
+                || self.order_by.as_ref() == Some(name)
+        };
+        Some(
+            schema
+                .fields()
+                .iter()
+                .map(|f| f.name())
+                .filter(|name| needed(name))
+                .cloned()
+                .collect(),
+        )
     }
 
     /// The batch with the schema of the batches before it. Columns must have
@@ -1154,29 +1206,27 @@ impl Transform for CleanDedupe {
     }
 
     fn open(ctx: &Context) -> Result<Self, Error> {
-        let p = &ctx.params;
-        p.check_known(&[
-            "key",
-            "order_by",
-            "trim",
-            "lowercase",
-            "uppercase",
-            "drop_columns",
-        ])?;
-        let key = p.list("key")?;
+        let Params {
+            key: Columns(key),
+            order_by,
+            trim,
+            lowercase,
+            uppercase,
+            drop_columns: Columns(drop_columns),
+        } = ctx.params()?;
         if key.is_empty() {
             return Err(Error::BadParams(
                 "missing required param `key` (the key columns)".to_string(),
             ));
         }
-        let order_by = p.get("order_by").map(str::trim).filter(|s| !s.is_empty());
+        let order_by = order_by.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let mut clean: Vec<(String, Vec<Clean>)> = Vec::new();
-        for (param, what) in [
-            ("trim", Clean::Trim),
-            ("lowercase", Clean::Lowercase),
-            ("uppercase", Clean::Uppercase),
+        for (Columns(columns), what) in [
+            (trim, Clean::Trim),
+            (lowercase, Clean::Lowercase),
+            (uppercase, Clean::Uppercase),
         ] {
-            for column in p.list(param)? {
+            for column in columns {
                 match clean.iter_mut().find(|(c, _)| *c == column) {
                     Some((_, cleans)) => cleans.push(what),
                     None => clean.push((column, vec![what])),
@@ -1195,8 +1245,9 @@ impl Transform for CleanDedupe {
             key,
             order_by: order_by.map(str::to_string),
             clean,
-            drop_columns: p.list("drop_columns")?,
+            drop_columns,
             schema: None,
+            reads: Vec::new(),
             seen_batch: false,
             dedupe: Dedupe::Undecided,
             allow_hash: true,
@@ -1207,15 +1258,39 @@ impl Transform for CleanDedupe {
         if let Some(input) = ctx.inputs.first()
             && !input.schema.fields().is_empty()
         {
-            this.validate(&input.schema)?;
+            this.validate(&input.schema, true)?;
             this.schema = Some(input.schema.clone());
         }
+        this.reads = ctx
+            .inputs
+            .iter()
+            .map(|i| this.columns_read(&i.schema))
+            .collect();
         Ok(this)
     }
 
-    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    /// Of every input, the columns [`CleanDedupe::columns_read`] says. In order:
+    /// ties keep the later row.
+    fn plan(&self, _ctx: &Context) -> Plan {
+        self.reads
+            .iter()
+            .enumerate()
+            .fold(Plan::new(), |plan, (i, read)| match read {
+                Some(columns) => plan.columns(i, columns.iter().cloned()),
+                None => plan,
+            })
+    }
+
+    fn process(
+        &mut self,
+        input: usize,
+        _partition: usize,
+        batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         let batch = if !self.seen_batch {
-            self.validate(&batch.schema())?;
+            // A projected batch has no dropped columns to check.
+            let projected = self.reads.get(input).is_some_and(Option::is_some);
+            self.validate(&batch.schema(), !projected)?;
             self.schema = Some(batch.schema());
             self.seen_batch = true;
             self.dedupe = self.choose(&batch.schema())?;

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use strata_sdk::arrow::array::{ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
 use strata_sdk::arrow::datatypes::{Int64Type, Schema};
-use strata_sdk::{Context, Error, Input, Params, Transform};
+use strata_sdk::{Context, Error, Input, Params, Plan, Transform, ipc};
 
 use super::{CleanDedupe, Dedupe};
 
@@ -12,10 +12,19 @@ fn context(params: &[(&str, &str)]) -> Context {
         partition: "date=2025-02-18".into(),
         period_start: String::new(),
         period_end: String::new(),
-        params: params.iter().copied().collect::<Params>(),
+        params: params
+            .iter()
+            .map(|(k, v)| {
+                // JSON when it is JSON (`["id"]`, `3`), else a string.
+                let value = serde_json::from_str(v)
+                    .unwrap_or_else(|_| serde_json::Value::String(v.to_string()));
+                (*k, value)
+            })
+            .collect::<Params>(),
         inputs: vec![Input {
             dataset: "bronze/t".into(),
             schema: Arc::new(Schema::empty()),
+            partitions: vec!["date=2025-02-18".into()],
         }],
     }
 }
@@ -68,7 +77,7 @@ fn run_path(
         }
     }
     for b in batches {
-        assert!(t.process(0, b.clone())?.is_empty());
+        assert!(t.process(0, 0, b.clone())?.is_empty());
     }
     let hashed = matches!(t.dedupe, Dedupe::Hash(_));
     Ok((t.finish()?, hashed))
@@ -734,4 +743,114 @@ fn long_keys_sharing_prefixes_sort_as_bytes() {
         ids.windows(2)
             .all(|w| w[0].as_deref().unwrap().as_bytes() < w[1].as_deref().unwrap().as_bytes())
     );
+}
+
+/// Params, and the columns the plan reads with them.
+type Case = (
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
+
+/// What the host does with a plan: hands over only the columns it names,
+/// in the input's column order.
+fn project(batch: &RecordBatch, plan: &Plan, input: usize) -> RecordBatch {
+    match plan.inputs().get(input).and_then(|p| p.columns.as_ref()) {
+        None => batch.clone(),
+        Some(columns) => {
+            let indices: Vec<usize> = (0..batch.num_columns())
+                .filter(|&i| columns.contains(batch.schema().field(i).name()))
+                .collect();
+            batch.project(&indices).unwrap()
+        }
+    }
+}
+
+fn ipc(batches: &[RecordBatch]) -> Vec<Vec<u8>> {
+    batches.iter().map(|b| ipc::encode(b).unwrap()).collect()
+}
+
+#[test]
+fn the_plan_reads_the_output_the_key_and_order_by_and_changes_no_byte() {
+    let batches = vec![
+        batch(
+            &[Some(" a"), Some("b"), Some("a ")],
+            &[Some(1), Some(2), Some(3)],
+            &[Some("x"), Some("y"), None],
+        ),
+        batch(
+            &[Some("b"), None, Some("c")],
+            &[Some(1), Some(9), None],
+            &[Some("w"), Some("v"), Some("u")],
+        ),
+    ];
+    let cases: [Case; 5] = [
+        (&[("key", "id"), ("trim", "id")], &["id", "version", "name"]),
+        (
+            &[("key", "id"), ("drop_columns", "name")],
+            &["id", "version"],
+        ),
+        (
+            &[
+                ("key", "id"),
+                ("order_by", "version"),
+                ("drop_columns", "version"),
+            ],
+            &["id", "version", "name"],
+        ),
+        (
+            &[("key", "name"), ("drop_columns", r#"["version", "name"]"#)],
+            &["id", "name"],
+        ),
+        (&[("key", "id"), ("drop_columns", "version, name")], &["id"]),
+    ];
+    for (params, read) in cases {
+        let whole = run_all(params, batches.clone()).unwrap();
+        let mut ctx = context(params);
+        ctx.inputs[0].schema = batches[0].schema();
+        let mut t = CleanDedupe::open(&ctx).unwrap();
+        let plan = t.plan(&ctx);
+        assert_eq!(plan.inputs().len(), 1, "{params:?}");
+        let read: Vec<String> = read.iter().map(|c| c.to_string()).collect();
+        assert_eq!(plan.inputs()[0].columns, Some(read), "{params:?}");
+        assert!(plan.inputs()[0].ordered, "ties keep the later row");
+        for b in &batches {
+            assert!(t.process(0, 0, project(b, &plan, 0)).unwrap().is_empty());
+        }
+        assert_eq!(ipc(&t.finish().unwrap()), ipc(&whole), "{params:?}");
+    }
+}
+
+#[test]
+fn an_input_without_a_schema_is_read_whole_and_one_with_is_projected() {
+    let params = [("key", "id"), ("drop_columns", "name")];
+    let b = batch(
+        &[Some("a"), Some("a")],
+        &[Some(1), Some(2)],
+        &[Some("x"), None],
+    );
+    let whole = run_all(&params, vec![b.clone()]).unwrap();
+    let mut ctx = context(&params);
+    ctx.inputs.push(Input {
+        dataset: "bronze/u".into(),
+        schema: b.schema(),
+        partitions: vec!["date=2025-02-18".into()],
+    });
+    let mut t = CleanDedupe::open(&ctx).unwrap();
+    let plan = t.plan(&ctx);
+    assert_eq!(plan.inputs()[0].columns, None);
+    assert_eq!(
+        plan.inputs()[1].columns.as_deref(),
+        Some(&["id".to_string(), "version".to_string()][..])
+    );
+    // The first batch comes from input 1, without the dropped column.
+    assert!(t.process(1, 0, project(&b, &plan, 1)).unwrap().is_empty());
+    assert_eq!(ipc(&t.finish().unwrap()), ipc(&whole));
+}
+
+#[test]
+fn a_missing_key_is_named() {
+    let Err(Error::BadParams(msg)) = CleanDedupe::open(&context(&[("trim", "id")])) else {
+        panic!("no key accepted")
+    };
+    assert_eq!(msg, "missing required param `key` (the key columns)");
 }

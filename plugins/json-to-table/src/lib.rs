@@ -16,6 +16,8 @@
 //! (any error, and a few rare shapes) is parsed again into a
 //! `serde_json::Value`, which decides: the same rows, or the error naming the
 //! file, the record and the column.
+//!
+//! Its plan reads the raw table's `file` and `body` only, in order.
 
 mod convert;
 mod stream;
@@ -31,6 +33,20 @@ use strata_sdk::{Context, Error, Info, Transform};
 use convert::{Kind, Values};
 
 const LEGACY_OFFSETS: bool = cfg!(feature = "legacy-offsets");
+
+/// The params, as `pipeline.toml` gives them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    /// Required; missing is the error `open` names.
+    columns: Option<Vec<ColumnSpec>>,
+    #[serde(default = "records")]
+    records_field: String,
+}
+
+fn records() -> String {
+    "records".into()
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -270,19 +286,22 @@ impl Transform for JsonToTable {
     }
 
     fn open(ctx: &Context) -> Result<Self, Error> {
-        ctx.params.check_known(&["columns", "records_field"])?;
+        let Params {
+            columns: specs,
+            records_field,
+        } = ctx.params()?;
+        let specs = specs.ok_or_else(|| {
+            Error::BadParams(
+                "missing required param `columns` (a list of {name, type, nullable, from})"
+                    .to_string(),
+            )
+        })?;
         if ctx.inputs.len() != 1 {
             return Err(Error::BadParams(format!(
                 "json-to-table reads exactly one input (the raw dataset), got {}",
                 ctx.inputs.len()
             )));
         }
-        let specs: Vec<ColumnSpec> = ctx.params.parse_json("columns")?.ok_or_else(|| {
-            Error::BadParams(
-                "missing required param `columns` (a list of {name, type, nullable, from})"
-                    .to_string(),
-            )
-        })?;
         if specs.is_empty() {
             return Err(Error::BadParams("param `columns` is empty".to_string()));
         }
@@ -323,11 +342,6 @@ impl Transform for JsonToTable {
                 .map(|c| Field::new(&c.name, c.kind.data_type(), c.nullable))
                 .collect::<Vec<_>>(),
         ));
-        let records_field = ctx
-            .params
-            .get("records_field")
-            .unwrap_or("records")
-            .to_string();
         let plan = stream::Plan::new(
             &records_field,
             columns.iter().map(|c| (c.from.as_str(), c.nullable)),
@@ -343,7 +357,18 @@ impl Transform for JsonToTable {
         })
     }
 
-    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    /// The raw table's `file` (named in errors) and `body`, in order: the
+    /// output is the files' rows one after the other.
+    fn plan(&self, _ctx: &Context) -> strata_sdk::Plan {
+        strata_sdk::Plan::new().columns(0, ["file", "body"])
+    }
+
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         let out = self.parse_batch(&batch)?;
         self.files += batch.num_rows();
         self.rows += out.num_rows();

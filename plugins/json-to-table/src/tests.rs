@@ -14,10 +14,19 @@ fn context(params: &[(&str, &str)]) -> Context {
         partition: "date=2025-02-18".into(),
         period_start: String::new(),
         period_end: String::new(),
-        params: params.iter().copied().collect::<Params>(),
+        params: params
+            .iter()
+            .map(|(k, v)| {
+                // JSON when it is JSON (`["id"]`, `3`), else a string.
+                let value = serde_json::from_str(v)
+                    .unwrap_or_else(|_| serde_json::Value::String(v.to_string()));
+                (*k, value)
+            })
+            .collect::<Params>(),
         inputs: vec![Input {
             dataset: "raw/t".into(),
             schema: raw(&[]).schema(),
+            partitions: vec!["date=2025-02-18".into()],
         }],
     }
 }
@@ -42,7 +51,7 @@ const COLUMNS: &str = r#"[
 
 fn run(params: &[(&str, &str)], files: &[(&str, &str)]) -> Result<Vec<RecordBatch>, Error> {
     let mut t = JsonToTable::open(&context(params))?;
-    let mut out = t.process(0, raw(files))?;
+    let mut out = t.process(0, 0, raw(files))?;
     out.extend(t.finish()?);
     Ok(out)
 }
@@ -490,7 +499,7 @@ fn the_whole_document_is_checked_before_any_record() {
     let bodies: ArrayRef = Arc::new(BinaryArray::from_vec(vec![b"[{\"x\": \"\xff\"}]"]));
     let batch = RecordBatch::try_from_iter([("file", names), ("body", bodies)]).unwrap();
     let mut t = JsonToTable::open(&context(&[("columns", cols)])).unwrap();
-    let Err(Error::BadInput(msg)) = t.process(0, batch) else {
+    let Err(Error::BadInput(msg)) = t.process(0, 0, batch) else {
         panic!("invalid UTF-8 accepted")
     };
     assert!(msg.contains("body is not valid JSON"), "{msg}");
@@ -668,5 +677,28 @@ fn strings_that_need_trimming() {
             .as_primitive::<TimestampMicrosecondType>()
             .value(0),
         1_739_865_600_000_000
+    );
+}
+
+#[test]
+fn the_plan_reads_file_and_body_in_order() {
+    let ctx = context(&[("columns", COLUMNS)]);
+    let plan = JsonToTable::open(&ctx).unwrap().plan(&ctx);
+    assert_eq!(plan.inputs().len(), 1);
+    assert_eq!(
+        plan.inputs()[0].columns.as_deref(),
+        Some(&["file".to_string(), "body".to_string()][..])
+    );
+    assert!(plan.inputs()[0].ordered, "rows come out in file order");
+}
+
+#[test]
+fn missing_columns_are_named() {
+    let Err(Error::BadParams(msg)) = JsonToTable::open(&context(&[])) else {
+        panic!("no columns accepted")
+    };
+    assert_eq!(
+        msg,
+        "missing required param `columns` (a list of {name, type, nullable, from})"
     );
 }

@@ -1,15 +1,30 @@
 //! The Rust SDK for Strata transform plugins.
 //!
 //! A Strata plugin is a WebAssembly component (built for `wasm32-wasip2`)
-//! that implements the `strata:plugin` WIT world. This crate hides the WIT
-//! bindings and the Arrow IPC encoding: a plugin sees Arrow [`RecordBatch`]es
-//! in and returns record batches out.
+//! that implements the `strata:plugin` WIT world (contract 0.2, `wit/`).
+//! This crate hides the WIT bindings and the Arrow IPC encoding: a plugin
+//! sees Arrow [`RecordBatch`]es in and returns record batches out.
 //!
 //! The host calls, for every partition, on a fresh instance:
-//! [`Transform::open`] once, [`Transform::process`] once per input record
-//! batch (inputs in order), then [`Transform::finish`] once. Every call may
-//! return output batches; all output batches of a partition must share one
-//! schema.
+//! [`Transform::open`] once, then [`Transform::plan`] (which columns of
+//! each input to read, and whether a window's partitions must come in
+//! order); [`Transform::process`] once per input record batch, told the
+//! input and the input partition it comes from; then [`Transform::finish`]
+//! once and [`Transform::drain`] until it has nothing more. Every call may
+//! return output batches, which the host writes as they come; all output
+//! batches of a partition must share one schema.
+//!
+//! # Params
+//!
+//! A dataset's `[datasets.params]` arrive as a JSON object whose values
+//! keep their types: `n = 3` is a number, `n = "3"` a string. Read them
+//! into a struct of yours with [`Context::params`] (serde; a missing,
+//! mistyped or, with `deny_unknown_fields`, unknown param is an
+//! [`Error::BadParams`] naming it), or one by one with the accessors of
+//! [`Params`]: [`get`](Params::get)/[`require`](Params::require) for
+//! strings, [`parse`](Params::parse) for any type, [`list`](Params::list)
+//! for column names. [`Columns`] reads column names given as a list or as
+//! comma-separated text.
 //!
 //! # A complete plugin
 //!
@@ -72,6 +87,21 @@
 //! is also `examples/add_one.rs` of this crate, so it is compiled and
 //! linted with the rest.)
 //!
+//! # Reading less, and in any order
+//!
+//! [`Transform::plan`] returns a [`Plan`]: `Plan::new().columns(0, ["a",
+//! "b"])` makes the host read and hand over only those columns of input 0
+//! (in the input's column order; a column it does not have fails the
+//! partition), and `.unordered(0)` lets a window's partitions come in any
+//! order when the result does not depend on it. By default every input is
+//! read whole and in order.
+//!
+//! # Output that does not fit at once
+//!
+//! `finish` may return everything, or a first part; [`Transform::drain`]
+//! is then called until it returns `None`, one batch each time, so a
+//! plugin can build its output batch by batch instead of holding all of it.
+//!
 //! # Errors, panics and logs
 //!
 //! Return [`Error::BadParams`] when params cannot be used,
@@ -100,9 +130,9 @@ pub mod types;
 
 pub use arrow_array;
 pub use arrow_schema;
-pub use context::{Context, Input, Params};
+pub use context::{Columns, Context, Input, Params};
 pub use error::Error;
-pub use transform::{Info, Map, MapTransform, Transform, TransformAdapter};
+pub use transform::{Info, InputPlan, Map, MapTransform, Plan, Transform, TransformAdapter};
 
 /// The Arrow crates a plugin needs, laid out like the `arrow` crate's modules.
 pub mod arrow {
@@ -161,7 +191,9 @@ pub mod __private {
 
     pub use crate::raw::glue::{describe, finish, open, process};
     pub use bindings::exports::strata::plugin::transform::Guest;
-    pub use bindings::strata::plugin::types::{Field, PartitionContext, PluginError, PluginInfo};
+    pub use bindings::strata::plugin::types::{
+        DataType, Field, PartitionContext, Plan, PluginError, PluginInfo,
+    };
     pub use wit_bindgen;
 }
 
@@ -197,21 +229,20 @@ macro_rules! export_raw_transform {
 
                 fn open(
                     context: $crate::__private::PartitionContext,
-                ) -> ::core::result::Result<
-                    ::core::option::Option<::std::vec::Vec<$crate::__private::Field>>,
-                    $crate::__private::PluginError,
-                > {
+                ) -> ::core::result::Result<$crate::__private::Plan, $crate::__private::PluginError>
+                {
                     $crate::__private::open::<$t>(context)
                 }
 
                 fn process(
                     input: u32,
+                    partition: u32,
                     batch: ::std::vec::Vec<u8>,
                 ) -> ::core::result::Result<
                     ::std::vec::Vec<::std::vec::Vec<u8>>,
                     $crate::__private::PluginError,
                 > {
-                    $crate::__private::process::<$t>(input, batch)
+                    $crate::__private::process::<$t>(input, partition, batch)
                 }
 
                 fn finish() -> ::core::result::Result<

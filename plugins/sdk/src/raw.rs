@@ -2,7 +2,7 @@
 //! themselves (tests of the host that return malformed output, say). A plugin
 //! normally implements [`Transform`](crate::Transform) instead.
 
-use crate::{Context, Error, Info};
+use crate::{Context, Error, Info, Plan};
 
 /// A transform over IPC stream bytes. Each input `batch` is one complete Arrow
 /// IPC stream; each output item must be one too.
@@ -11,7 +11,17 @@ use crate::{Context, Error, Info};
 pub trait RawTransform: Sized + 'static {
     fn info() -> Info;
     fn open(ctx: Context) -> Result<Self, Error>;
-    fn process(&mut self, input: u32, batch: Vec<u8>) -> Result<Vec<Vec<u8>>, Error>;
+    /// Asked once after `open`. Default: every input whole and in order.
+    fn plan(&self) -> Plan {
+        Plan::new()
+    }
+    fn process(
+        &mut self,
+        input: u32,
+        partition: u32,
+        batch: Vec<u8>,
+    ) -> Result<Vec<Vec<u8>>, Error>;
+    /// Called again and again until it returns no batches.
     fn finish(&mut self) -> Result<Vec<Vec<u8>>, Error>;
 }
 
@@ -22,8 +32,8 @@ pub(crate) mod glue {
     use std::cell::RefCell;
 
     use super::RawTransform;
-    use crate::__private::bindings::strata::plugin::types::DataFormat;
-    use crate::__private::{Field, PartitionContext, PluginError, PluginInfo};
+    use crate::__private::bindings::strata::plugin::types::{DataFormat, InputPlan, Plan};
+    use crate::__private::{PartitionContext, PluginError, PluginInfo};
     use crate::{Context, Error};
 
     thread_local! {
@@ -54,25 +64,38 @@ pub(crate) mod glue {
         }
     }
 
-    pub fn open<R: RawTransform>(
-        context: PartitionContext,
-    ) -> Result<Option<Vec<Field>>, PluginError> {
+    pub fn open<R: RawTransform>(context: PartitionContext) -> Result<Plan, PluginError> {
         STATE.with_borrow_mut(|state| *state = None);
         let state = R::open(Context::from_wit(context)?)?;
+        let plan = state.plan();
         STATE.with_borrow_mut(|s| *s = Some(Box::new(state)));
-        Ok(None)
+        Ok(Plan {
+            output: None,
+            inputs: plan
+                .inputs()
+                .iter()
+                .map(|p| InputPlan {
+                    columns: p.columns.clone(),
+                    ordered: p.ordered,
+                })
+                .collect(),
+        })
     }
 
     pub fn process<R: RawTransform>(
         input: u32,
+        partition: u32,
         batch: Vec<u8>,
     ) -> Result<Vec<Vec<u8>>, PluginError> {
-        with_state::<R, _>("process", |s| s.process(input, batch))
+        with_state::<R, _>("process", |s| s.process(input, partition, batch))
     }
 
+    /// The next output; the partition's state goes once there is none.
     pub fn finish<R: RawTransform>() -> Result<Vec<Vec<u8>>, PluginError> {
         let out = with_state::<R, _>("finish", |s| s.finish());
-        STATE.with_borrow_mut(|state| *state = None);
+        if out.as_ref().is_ok_and(Vec::is_empty) || out.is_err() {
+            STATE.with_borrow_mut(|state| *state = None);
+        }
         out
     }
 }

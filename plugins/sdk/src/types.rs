@@ -1,4 +1,5 @@
-//! The column types of the plugin contract and their Arrow equivalents.
+//! The column types of the plugin contract, by the names `pipeline.toml`
+//! and manifests give them, and their Arrow equivalents.
 //!
 //! | contract | Arrow |
 //! | --- | --- |
@@ -87,6 +88,36 @@ pub fn data_type_name(data_type: &DataType) -> Option<String> {
     )
 }
 
+/// The Arrow type for the contract's variant; `None` for a decimal whose
+/// precision and scale no contract type has.
+pub(crate) fn data_type_from_wit(data_type: &crate::__private::DataType) -> Option<DataType> {
+    use crate::__private::DataType as W;
+    Some(match data_type {
+        W::Boolean => DataType::Boolean,
+        W::Int8 => DataType::Int8,
+        W::Int16 => DataType::Int16,
+        W::Int32 => DataType::Int32,
+        W::Int64 => DataType::Int64,
+        W::Uint8 => DataType::UInt8,
+        W::Uint16 => DataType::UInt16,
+        W::Uint32 => DataType::UInt32,
+        W::Uint64 => DataType::UInt64,
+        W::Float32 => DataType::Float32,
+        W::Float64 => DataType::Float64,
+        W::Utf8 => DataType::Utf8,
+        W::Binary => DataType::Binary,
+        W::Date32 => DataType::Date32,
+        W::TimestampUs => DataType::Timestamp(TimeUnit::Microsecond, None),
+        W::TimestampUsUtc => DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
+        W::Decimal128(d) => {
+            if !(1..=38).contains(&d.precision) || d.scale < 0 || d.scale as u8 > d.precision {
+                return None;
+            }
+            DataType::Decimal128(d.precision, d.scale)
+        }
+    })
+}
+
 /// An Arrow schema from the contract's fields.
 pub(crate) fn schema_from_wit(
     fields: &[crate::__private::Field],
@@ -94,10 +125,10 @@ pub(crate) fn schema_from_wit(
 ) -> Result<Arc<Schema>, Error> {
     let fields = fields
         .iter()
-        .map(|f| match parse_data_type(&f.data_type) {
+        .map(|f| match data_type_from_wit(&f.data_type) {
             Some(dt) => Ok(Field::new(&f.name, dt, f.nullable)),
             None => Err(Error::Failed(format!(
-                "{what}: column `{}` has data type `{}`, which is not a contract type",
+                "{what}: column `{}` has data type {:?}, which is not a contract type",
                 f.name, f.data_type
             ))),
         })

@@ -17,7 +17,7 @@ use std::time::Instant;
 use arrow::array::{BinaryBuilder, StringBuilder};
 use arrow::record_batch::RecordBatch;
 use strata_core::config::PluginLimits;
-use strata_runtime::{Limits, PartitionContext, PoolSizing, RunError, Runtime};
+use strata_runtime::{InputContext, Limits, PartitionContext, PoolSizing, RunError, Runtime};
 use strata_store::parquet_io;
 
 /// As the executor: raw files are handed over in batches of about this size.
@@ -76,7 +76,7 @@ fn prepare(dir: &Path, kind: &str, files: &[PathBuf]) {
 /// A prepared case: the input dataset, the params, and each partition's batches.
 struct Case {
     input: String,
-    params: Vec<(String, String)>,
+    params: serde_json::Map<String, serde_json::Value>,
     partitions: Vec<(String, Vec<RecordBatch>)>,
 }
 
@@ -85,16 +85,9 @@ fn load_case(dir: &Path) -> Case {
         serde_json::from_slice(&std::fs::read(dir.join("params.json")).expect("params.json"))
             .expect("params.json is JSON");
     let params = meta["params"]
-        .as_array()
-        .expect("params")
-        .iter()
-        .map(|kv| {
-            (
-                kv[0].as_str().unwrap().to_owned(),
-                kv[1].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+        .as_object()
+        .expect("params: the dataset's params, a JSON object")
+        .clone();
     let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -164,11 +157,15 @@ fn run(plugin: &Path, case: &Path, iterations: usize) {
                 period_start: String::new(),
                 period_end: String::new(),
                 params: params.clone(),
-                inputs: vec![(input.clone(), batches[0].schema())],
+                inputs: vec![InputContext {
+                    dataset: input.clone(),
+                    schema: batches[0].schema(),
+                    partitions: vec![partition.clone()],
+                }],
             };
             let inputs = batches.iter().map(|b| {
                 rows_in += b.num_rows();
-                Ok::<_, RunError>((0, b.clone()))
+                Ok::<_, RunError>((0, 0, b.clone()))
             });
             plugin
                 .run_partition(&runtime, &context, &limits, inputs, &mut |o| {

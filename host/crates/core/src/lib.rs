@@ -23,7 +23,19 @@ pub mod units;
 
 pub use id::DatasetId;
 
-/// The plugin contract this host implements: the package of `wit/`, read
-/// from `wit/strata.wit` when the crate is built, so there is one source of
-/// truth. It is part of every partition key.
-pub const CONTRACT_VERSION: &str = env!("STRATA_CONTRACT_VERSION");
+/// The semantics of the plugin contract that partition keys carry: what a
+/// partition's output may depend on besides the plugin's bytes, its params
+/// and its inputs' content (how input is presented to a plugin, how its
+/// output is read). Part of every partition key.
+///
+/// It is not the contract's package version. Contract 0.2 changed the
+/// interface (params as JSON, a plan from `open`, batches tagged with their
+/// partition, drained output) but not what a given plugin computes from
+/// given inputs, and the host still runs 0.1 plugins as before. So the
+/// text stays exactly what 0.1 hosts wrote into keys, and a store built by
+/// a 0.1 host stays fresh under this one: nothing recomputes because the
+/// host was upgraded; a dataset recomputes once only where its plugin's
+/// bytes changed. Change it only when the same plugin, params and inputs
+/// may produce other output under a new host; then every store recomputes,
+/// as it must.
+pub const CONTRACT_SEMANTICS: &str = "strata:plugin@0.1.0";

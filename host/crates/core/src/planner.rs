@@ -4,7 +4,8 @@
 //!
 //! The planner never reads data and never runs plugins. Its key idea: a
 //! partition's key is the hash of everything it is made of (plugin bytes,
-//! params, contract version, and the content hash of every input partition).
+//! params, the contract's semantics version, and the content hash of every
+//! input partition).
 //! A recomputed input whose bytes did not change keeps its content hash, so
 //! its dependents keep their keys and stay fresh: early cutoff for free.
 
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::CONTRACT_VERSION;
+use crate::CONTRACT_SEMANTICS;
 use crate::config::{Dataset, Mapping, Pipeline, Producer};
 use crate::id::DatasetId;
 use crate::manifest::{
@@ -157,7 +158,7 @@ impl Recipe {
 /// The key of a plugin partition.
 pub fn plugin_key(plugin_sha256: &str, params: &Value, inputs: &[InputRef]) -> String {
     let doc = serde_json::json!({
-        "contract": CONTRACT_VERSION,
+        "contract": CONTRACT_SEMANTICS,
         "plugin": plugin_sha256,
         "params": canonical(params),
         "inputs": inputs,
@@ -274,7 +275,9 @@ fn stale_reason(
     if old.inputs.len() != inputs.len() {
         return "inputs changed".into();
     }
-    "contract version changed".into()
+    format!(
+        "the contract's semantics changed (this host keys partitions under {CONTRACT_SEMANTICS})"
+    )
 }
 
 /// Plans one partition of a raw dataset: only what the store holds matters,
@@ -328,5 +331,21 @@ mod tests {
         let sha = "0".repeat(64);
         assert_eq!(plugin_key(&sha, &a, &[]), plugin_key(&sha, &b, &[]));
         assert_ne!(plugin_key(&sha, &a, &[]), plugin_key(&sha, &c, &[]));
+    }
+
+    /// The key a 0.1 host gave a partition of these inputs. A store built
+    /// by that host stays fresh only while the key's text is unchanged.
+    #[test]
+    fn keys_are_what_a_contract_0_1_host_computed() {
+        let params = serde_json::json!({"column": "amount", "factor": 3});
+        let inputs = [InputRef {
+            dataset: "bronze/transactions".into(),
+            partition: "date=2025-02-18".into(),
+            content_hash: "c".repeat(64),
+        }];
+        assert_eq!(
+            plugin_key(&"ab".repeat(32), &params, &inputs),
+            "0631b166879e2984226b57891cb5f255ee445881729321055ea9fc65808e3cbc"
+        );
     }
 }

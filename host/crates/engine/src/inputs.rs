@@ -47,7 +47,15 @@ impl Key {
 /// fit the budget: each reader then reads it itself).
 struct Slot {
     readers_left: usize,
-    batches: Arc<OnceLock<Option<Arc<[RecordBatch]>>>>,
+    batches: Arc<OnceLock<Option<Kept>>>,
+}
+
+/// Batches decoded by a partition's first reader, of the columns it read
+/// (`None`: all). A later reader of other columns reads for itself.
+#[derive(Clone)]
+struct Kept {
+    columns: Option<Vec<String>>,
+    batches: Arc<[RecordBatch]>,
 }
 
 /// What a dataset's run read from its inputs, for `run --json`.
@@ -67,7 +75,7 @@ pub(crate) struct InputCache {
     budget: usize,
     state: Mutex<State>,
     partitions: AtomicU64,
-    bytes: AtomicU64,
+    bytes: Arc<AtomicU64>,
     shared: AtomicU64,
 }
 
@@ -103,7 +111,7 @@ impl InputCache {
             budget,
             state: Mutex::new(State { slots, held: 0 }),
             partitions: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
+            bytes: Arc::default(),
             shared: AtomicU64::new(0),
         }
     }
@@ -113,12 +121,14 @@ impl InputCache {
         Self::new([], 0)
     }
 
-    /// The batches of input partition `manifest` if it is shared: decoded
-    /// by `load` for the first of its readers (the others wait for it),
-    /// from memory for the rest. `None`: read it from the store, streaming.
+    /// The batches of input partition `manifest` (its `columns`, `None`
+    /// for all) if it is shared: decoded by `load` for the first of its
+    /// readers (the others wait for it), from memory for the rest that read
+    /// the same columns. `None`: read it from the store, streaming.
     pub(crate) fn read(
         &self,
         manifest: &Manifest,
+        columns: Option<&[String]>,
         load: impl FnOnce() -> Result<Vec<RecordBatch>, Failure>,
     ) -> Result<Option<Arc<[RecordBatch]>>, Failure> {
         let key = Key::of(manifest);
@@ -143,23 +153,26 @@ impl InputCache {
                 .as_ref()
                 .ok()
                 .filter(|b| self.take_budget(b))
-                .cloned();
+                .map(|batches| Kept {
+                    columns: columns.map(<[String]>::to_vec),
+                    batches: batches.clone(),
+                });
             first = Some(decoded);
             kept
         });
-        if last && let Some(batches) = kept {
+        if last && let Some(kept) = kept {
             // The budget they took is free again once this reader is done
             // with them.
             let mut state = self.state.lock().expect("input cache");
-            state.held = state.held.saturating_sub(size_of_batches(batches));
+            state.held = state.held.saturating_sub(size_of_batches(&kept.batches));
         }
         match (first, kept) {
             (Some(decoded), _) => decoded.map(Some),
-            (None, Some(batches)) => {
+            (None, Some(kept)) if kept.columns.as_deref() == columns => {
                 self.shared.fetch_add(1, Ordering::Relaxed);
-                Ok(Some(batches.clone()))
+                Ok(Some(kept.batches.clone()))
             }
-            (None, None) => Ok(None),
+            (None, _) => Ok(None),
         }
     }
 
@@ -178,6 +191,13 @@ impl InputCache {
     pub(crate) fn count_read(&self, bytes: u64) {
         self.partitions.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Counts a read from the store of some columns of a partition; the
+    /// counter its reader adds the bytes it fetches to.
+    pub(crate) fn count_partial_read(&self) -> Arc<AtomicU64> {
+        self.partitions.fetch_add(1, Ordering::Relaxed);
+        self.bytes.clone()
     }
 
     /// What was read so far.
@@ -231,7 +251,9 @@ mod tests {
     fn a_partition_read_once_is_streamed_and_never_held() {
         let day = manifest("date=2026-01-01");
         let cache = InputCache::new([&day], BUDGET_BYTES);
-        let read = cache.read(&day, || panic!("not decoded whole")).unwrap();
+        let read = cache
+            .read(&day, None, || panic!("not decoded whole"))
+            .unwrap();
         assert!(read.is_none());
     }
 
@@ -242,7 +264,7 @@ mod tests {
         let loads = Cell::new(0);
         for _ in 0..3 {
             let batches = cache
-                .read(&day, || {
+                .read(&day, None, || {
                     loads.set(loads.get() + 1);
                     Ok(batch())
                 })
@@ -261,9 +283,11 @@ mod tests {
     fn over_the_budget_each_reader_reads_for_itself() {
         let day = manifest("date=2026-01-01");
         let cache = InputCache::new([&day, &day], 1);
-        let first = cache.read(&day, || Ok(batch())).unwrap();
+        let first = cache.read(&day, None, || Ok(batch())).unwrap();
         assert!(first.is_some(), "the first reader gets what it decoded");
-        let second = cache.read(&day, || panic!("waits, then streams")).unwrap();
+        let second = cache
+            .read(&day, None, || panic!("waits, then streams"))
+            .unwrap();
         assert!(second.is_none());
         assert_eq!(cache.report().shared, 0);
     }
@@ -273,10 +297,33 @@ mod tests {
         let day = manifest("date=2026-01-01");
         let cache = InputCache::new([&day, &day], BUDGET_BYTES);
         let failed = cache
-            .read(&day, || Err(Failure::new(FailureKind::Store, "gone")))
+            .read(&day, None, || Err(Failure::new(FailureKind::Store, "gone")))
             .unwrap_err();
         assert!(failed.to_string().contains("gone"), "{failed}");
-        assert!(cache.read(&day, || panic!("not again")).unwrap().is_none());
+        assert!(
+            cache
+                .read(&day, None, || panic!("not again"))
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_reader_of_other_columns_reads_for_itself() {
+        let day = manifest("date=2026-01-01");
+        let cache = InputCache::new([&day, &day, &day], BUDGET_BYTES);
+        let n = ["n".to_owned()];
+        let first = cache.read(&day, Some(&n), || Ok(batch())).unwrap();
+        assert!(first.is_some());
+        assert!(
+            cache
+                .read(&day, None, || panic!("streams"))
+                .unwrap()
+                .is_none()
+        );
+        let same = cache.read(&day, Some(&n), || panic!("shared")).unwrap();
+        assert!(same.is_some());
+        assert_eq!(cache.report().shared, 1);
     }
 
     #[test]
@@ -285,6 +332,11 @@ mod tests {
         let mut changed = day.clone();
         changed.content_hash = "another".into();
         let cache = InputCache::new([&day, &changed], BUDGET_BYTES);
-        assert!(cache.read(&day, || panic!("alone")).unwrap().is_none());
+        assert!(
+            cache
+                .read(&day, None, || panic!("alone"))
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -25,6 +25,6 @@ mod walk;
 
 pub use failure::{Failure, FailureKind, FailureRecord};
 pub use inputs::InputsRead;
-pub use partition::{contract_params, runtime_limits};
+pub use partition::runtime_limits;
 pub use report::{DatasetReport, Outcome, PartitionReport, Report, Stats, TableReport};
 pub use walk::{RunOptions, Scope, run, status};

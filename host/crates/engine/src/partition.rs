@@ -13,7 +13,7 @@ use strata_core::config::PluginLimits;
 use strata_core::manifest::{FileEntry, Manifest, Producer as ManifestProducer};
 use strata_core::period::Period;
 use strata_core::planner::{self, Recipe};
-use strata_runtime::{Limits, PartitionContext, Plugin, Runtime};
+use strata_runtime::{InputContext, Limits, PartitionContext, Plugin, Runtime};
 use strata_store::parquet_io::{self, ParquetSink};
 use strata_store::{DataFileWriter, Store};
 use tokio::runtime::Handle;
@@ -36,23 +36,6 @@ pub fn runtime_limits(limits: &PluginLimits) -> Limits {
         output_bytes: limits.output_bytes,
         capture_bytes: Limits::CAPTURE_BYTES,
     }
-}
-
-/// Params as the contract hands them over: strings as they are, anything
-/// else as JSON text.
-pub fn contract_params(
-    params: &serde_json::Map<String, serde_json::Value>,
-) -> Vec<(String, String)> {
-    params
-        .iter()
-        .map(|(k, v)| {
-            let text = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.clone(), text)
-        })
-        .collect()
 }
 
 pub(crate) struct PluginPartition {
@@ -101,19 +84,25 @@ impl PluginPartition {
             Some(p) => (p.rfc3339_start(), p.rfc3339_end()),
             None => (String::new(), String::new()),
         };
-        let input_schemas = self
+        let inputs = self
             .inputs
             .iter()
             .zip(&self.recipe.inputs)
-            .map(|(id, manifests)| Ok((id.to_string(), input_schema(id, manifests)?)))
+            .map(|(id, manifests)| {
+                Ok(InputContext {
+                    dataset: id.to_string(),
+                    schema: input_schema(id, manifests)?,
+                    partitions: manifests.iter().map(|m| m.partition.clone()).collect(),
+                })
+            })
             .collect::<Result<Vec<_>, Failure>>()?;
         let context = PartitionContext {
             dataset: self.dataset.to_string(),
             partition: self.partition.clone(),
             period_start,
             period_end,
-            params: contract_params(&self.params),
-            inputs: input_schemas,
+            params: self.params.clone(),
+            inputs,
         };
         let mut output = Output {
             partition: self,
@@ -122,24 +111,7 @@ impl PluginPartition {
             checks: (!self.checks.is_empty()).then_some((&*self.checks, &self.history[..])),
             evaluator: None,
         };
-        let inputs = self
-            .inputs
-            .iter()
-            .zip(&self.recipe.inputs)
-            .enumerate()
-            .flat_map(|(index, (input, manifests))| {
-                manifests.iter().flat_map(move |m| {
-                    self.input_batches(input, m)
-                        .map(move |batch| batch.map(|b| (index as u32, b)))
-                })
-            });
-        let ran = self.plugin.run_partition(
-            &self.runtime,
-            &context,
-            &runtime_limits(&self.limits),
-            inputs,
-            &mut |batch| output.write(batch),
-        );
+        let ran = self.feed(&context, &mut output);
         if let Err(e) = ran {
             output.discard();
             return Err(e);
@@ -172,20 +144,72 @@ impl PluginPartition {
         Ok(Computed { manifest })
     }
 
-    /// The batches of one input partition: from memory if an earlier
-    /// partition of this run decoded it for the ones after it, else read
-    /// from the store as they are asked for.
+    /// Runs the plugin over the inputs: `open`, every input partition's
+    /// batches (oldest first, which every plan accepts; only the columns
+    /// the plan names are read), then `finish`, each output batch into
+    /// `output`.
+    fn feed(&self, context: &PartitionContext, output: &mut Output<'_>) -> Result<(), Failure> {
+        let mut session =
+            self.plugin
+                .open(&self.runtime, context, &runtime_limits(&self.limits))?;
+        for (index, (input, manifests)) in self.inputs.iter().zip(&self.recipe.inputs).enumerate() {
+            let columns = session
+                .plan()
+                .get(index)
+                .and_then(|plan| plan.columns.clone());
+            for (partition, manifest) in manifests.iter().enumerate() {
+                for batch in self.input_batches(input, manifest, columns.as_deref()) {
+                    for out in session.process(index as u32, partition as u32, &batch?)? {
+                        output.write(out)?;
+                    }
+                }
+            }
+        }
+        session.finish(&mut |batch| output.write(batch))
+    }
+
+    /// The batches of one input partition, `columns` of it if the plan
+    /// names them: from memory if an earlier partition of this run decoded
+    /// it for the ones after it, else read from the store as they are
+    /// asked for.
     fn input_batches<'a>(
         &'a self,
         input: &'a DatasetId,
         manifest: &'a Manifest,
+        columns: Option<&'a [String]>,
     ) -> Box<dyn Iterator<Item = Result<RecordBatch, Failure>> + 'a> {
-        let from_store = || {
-            self.shared_inputs
-                .count_read(manifest.files.iter().map(|f| f.size).sum());
-            stored_content(&self.store, &self.handle, input, manifest)
+        // Raw data is one table of files and bodies: nothing to leave out.
+        let columns = columns.filter(|_| !input.is_raw());
+        let from_store = move || match columns {
+            None => {
+                self.shared_inputs
+                    .count_read(manifest.files.iter().map(|f| f.size).sum());
+                stored_content(&self.store, &self.handle, input, manifest)
+            }
+            Some(columns) => {
+                let fetched = self.shared_inputs.count_partial_read();
+                Box::new(manifest.files.iter().flat_map(move |file| {
+                    let batches: Box<dyn Iterator<Item = Result<RecordBatch, Failure>>> = match self
+                        .store
+                        .read_columns(
+                            &self.handle,
+                            input,
+                            &manifest.partition,
+                            file,
+                            columns,
+                            fetched.clone(),
+                        ) {
+                        Ok(batches) => Box::new(batches.map(|b| b.map_err(|e| Failure::store(&e)))),
+                        Err(e) => Box::new(std::iter::once(Err(Failure::store(&e)))),
+                    };
+                    batches
+                }))
+            }
         };
-        match self.shared_inputs.read(manifest, || from_store().collect()) {
+        match self
+            .shared_inputs
+            .read(manifest, columns, || from_store().collect())
+        {
             Ok(Some(batches)) => Box::new((0..batches.len()).map(move |i| Ok(batches[i].clone()))),
             Ok(None) => from_store(),
             Err(e) => Box::new(std::iter::once(Err(e))),

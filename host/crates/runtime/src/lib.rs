@@ -1,54 +1,49 @@
-//! Runs transform plugins: WebAssembly components implementing the WIT world
-//! in `wit/`, each call inside a fresh sandbox with memory, time and output
+//! Runs transform plugins: WebAssembly components implementing a WIT world
+//! of the contract (`wit/`, and the older `wit/v0.1/` it still speaks),
+//! each partition inside a fresh sandbox with memory, time and output
 //! limits.
 //!
-//! The runtime runs a plugin; it never decides what is stale or where output
-//! goes (that is the planner's and the store's business).
+//! A partition is driven one way whatever the plugin's contract:
+//! [`Plugin::open`] gives a [`Session`] and its plan, [`Session::process`]
+//! takes every input batch tagged with its input and partition, and
+//! [`Session::finish`] drains the rest ([`Plugin::run_partition`] does all
+//! three). The runtime runs a plugin; it never decides what is stale or
+//! where output goes (that is the planner's and the store's business).
 
 mod cache;
 mod capabilities;
 mod contract;
+mod guest;
 pub mod ipc;
 pub mod jsonl;
 mod pool;
 mod sandbox;
 pub mod schema;
+mod session;
+mod v0_1;
+mod v0_2;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, Store, Trap};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine};
 
 pub use cache::{ComponentCache, LoadOrigin};
 pub use capabilities::is_granted;
+pub use contract::Contract;
+use guest::{Instance, Pre};
 pub use pool::PoolSizing;
-use sandbox::{CapturedOutput, PluginLog, SandboxState};
-
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../../../wit",
-        world: "plugin",
-    });
-}
-
-use bindings::strata::plugin::types as wit;
+use sandbox::{PluginLog, SandboxState};
+pub use session::Session;
 
 /// How often the epoch ticks; timeouts are counted in ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// What one call may copy out of the guest beyond the output it still may
-/// produce: list headers, error and log strings.
-const CALL_OVERHEAD_BYTES: u64 = 1 << 20;
-
-/// wasmtime's error when a call copies more out of the guest than the
-/// store's hostcall fuel allows (its type is private).
-const HOSTCALL_FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
 
 /// Limits applied to every partition a plugin computes.
 #[derive(Debug, Clone)]
@@ -98,6 +93,8 @@ pub struct PluginInfo {
     pub format: DataFormat,
     /// sha256 of the `.wasm` bytes: the plugin's identity.
     pub sha256: String,
+    /// The contract it is built for (`strata:plugin@0.2.0`).
+    pub contract: Contract,
 }
 
 /// Why loading a plugin failed.
@@ -117,17 +114,18 @@ pub enum LoadError {
     )]
     CoreModule { path: PathBuf },
     #[error(
-        "{path} is built for another contract: it uses {}, but this host speaks {expected}; \
+        "{path} is built for another contract: it uses {}, but this host speaks {}; \
          rebuild it against this host's wit/",
-        .found.join(", ")
+        .found.join(", "),
+        .expected.join(" and ")
     )]
     OtherContract {
         path: PathBuf,
         /// The contract's interfaces the component imports or exports at
-        /// another version (`strata:plugin/transform@0.2.0`, …).
+        /// a version this host does not speak (`strata:plugin/transform@0.3.0`, …).
         found: Vec<String>,
-        /// The contract this host binds (`strata:plugin@0.1.0`).
-        expected: String,
+        /// The contracts this host speaks (`strata:plugin@0.1.0`, …).
+        expected: Vec<String>,
     },
     #[error(
         "{path} imports {} which the sandbox does not grant (plugins get no network, no HTTP and no files); \
@@ -224,8 +222,7 @@ impl Runtime {
         let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
-        bindings::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
-            .map_err(anyhow::Error::from)?;
+        Pre::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let stop = ticker_stop.clone();
@@ -285,22 +282,29 @@ impl Runtime {
                 imports: refused,
             });
         }
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .and_then(bindings::PluginPre::new)
-            .map_err(|e| {
-                let found = contract::other_versions(&self.engine, &component);
-                if found.is_empty() {
+        let other_contract = || LoadError::OtherContract {
+            path: path.to_owned(),
+            found: contract::other_versions(&self.engine, &component),
+            expected: Contract::ALL
+                .iter()
+                .map(|c| c.package().to_owned())
+                .collect(),
+        };
+        let pre = match contract::exported(&self.engine, &component) {
+            Some(speaks) => Pre::new(&self.linker, &component, speaks).map_err(|e| {
+                if contract::other_versions(&self.engine, &component).is_empty() {
                     invalid(e)
                 } else {
-                    LoadError::OtherContract {
-                        path: path.to_owned(),
-                        found,
-                        expected: contract::package().to_owned(),
-                    }
+                    other_contract()
                 }
-            })?;
+            })?,
+            None if !contract::other_versions(&self.engine, &component).is_empty() => {
+                return Err(other_contract());
+            }
+            // Not a plugin of any contract: say what the newest world misses.
+            None => Pre::new(&self.linker, &component, Contract::NEWEST).map_err(invalid)?,
+        };
+        let contract = pre.contract();
         let mut plugin = Plugin {
             pre,
             info: PluginInfo {
@@ -309,6 +313,7 @@ impl Runtime {
                 description: String::new(),
                 format: DataFormat::ArrowIpc,
                 sha256,
+                contract,
             },
             imports,
             origin,
@@ -351,7 +356,7 @@ fn import_names(engine: &Engine, component: &Component) -> Vec<String> {
 
 /// A loaded plugin, ready to be instantiated for any number of partitions.
 pub struct Plugin {
-    pre: bindings::PluginPre<SandboxState>,
+    pre: Pre,
     pub info: PluginInfo,
     /// Everything the component imports.
     pub imports: Vec<String>,
@@ -363,12 +368,50 @@ pub struct Plugin {
 /// What a partition's computation is told about itself.
 #[derive(Debug, Clone)]
 pub struct PartitionContext {
+    /// `layer/name` of the dataset being produced.
     pub dataset: String,
+    /// The partition id (`date=2025-02-18`).
     pub partition: String,
+    /// The period it covers, RFC 3339, end exclusive; empty when unpartitioned.
     pub period_start: String,
     pub period_end: String,
-    pub params: Vec<(String, String)>,
-    pub inputs: Vec<(String, SchemaRef)>,
+    /// The dataset's params from pipeline.toml.
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Its inputs, in the order `process` refers to them by index.
+    pub inputs: Vec<InputContext>,
+}
+
+/// One input of a partition.
+#[derive(Debug, Clone)]
+pub struct InputContext {
+    /// `layer/name` of the input dataset.
+    pub dataset: String,
+    /// Every column it has.
+    pub schema: SchemaRef,
+    /// The input partitions read (a window's, or all), oldest first; a
+    /// batch names its partition by index into this list.
+    pub partitions: Vec<String>,
+}
+
+/// How a plugin wants one input fed (what its `open` returned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputPlan {
+    /// The columns it reads (in no particular order); `None`: every column.
+    pub columns: Option<Vec<String>>,
+    /// Whether the input's partitions must come oldest first, one after
+    /// the other. Either way, one partition's batches come together and
+    /// in order.
+    pub ordered: bool,
+}
+
+impl Default for InputPlan {
+    /// What a plugin that says nothing gets: every column, in order.
+    fn default() -> Self {
+        InputPlan {
+            columns: None,
+            ordered: true,
+        }
+    }
 }
 
 impl Plugin {
@@ -379,50 +422,21 @@ impl Plugin {
             String::new(),
             DESCRIBE_LOG_LINES,
         );
-        let mut instance = Instance::new(runtime, self, &DESCRIBE_LIMITS, log)?;
-        let info = instance.call(|store, p| p.strata_plugin_transform().call_describe(store))?;
+        let mut instance = runtime.instance(&self.pre, &DESCRIBE_LIMITS, log)?;
+        let described = instance.describe()?;
         Ok(PluginInfo {
-            name: info.name,
-            version: info.version,
-            description: info.description,
-            format: match info.format {
-                wit::DataFormat::ArrowIpc => DataFormat::ArrowIpc,
-                wit::DataFormat::JsonLines => DataFormat::JsonLines,
-            },
+            name: described.name,
+            version: described.version,
+            description: described.description,
+            format: described.format,
             sha256: self.info.sha256.clone(),
+            contract: self.info.contract,
         })
     }
 
-    /// Computes one partition: a fresh instance, `open`, every input batch
-    /// in the order `inputs` gives them (each with the index of its input),
-    /// then `finish`. Each output batch goes to `output` as soon as the
-    /// plugin returns it. This is the one way a plugin is driven through a
-    /// partition: `host run`, `host plugin test`, the benchmarks and the
-    /// tests all come here. `E` carries the caller's own failures (reading
-    /// input, writing output) beside the plugin's.
-    pub fn run_partition<E: From<RunError>>(
-        &self,
-        runtime: &Runtime,
-        context: &PartitionContext,
-        limits: &Limits,
-        inputs: impl IntoIterator<Item = Result<(u32, RecordBatch), E>>,
-        output: &mut dyn FnMut(RecordBatch) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let mut session = self.open(runtime, context, limits)?;
-        for input in inputs {
-            let (index, batch) = input?;
-            for out in session.process(index, &batch)? {
-                output(out)?;
-            }
-        }
-        for out in session.finish()? {
-            output(out)?;
-        }
-        Ok(())
-    }
-
-    /// Starts computing one partition: a fresh instance, `open` called.
-    fn open(
+    /// Starts computing one partition: a fresh instance, `open` called and
+    /// its plan checked against `context` (see [`Session::plan`]).
+    pub fn open(
         &self,
         runtime: &Runtime,
         context: &PartitionContext,
@@ -434,337 +448,47 @@ impl Plugin {
             context.partition.clone(),
             PARTITION_LOG_LINES,
         );
-        let mut instance = Instance::new(runtime, self, limits, log)?;
-        let wit_context = wit::PartitionContext {
-            dataset: context.dataset.clone(),
-            partition: context.partition.clone(),
-            period_start: context.period_start.clone(),
-            period_end: context.period_end.clone(),
-            params: context.params.clone(),
-            inputs: context
-                .inputs
-                .iter()
-                .map(|(dataset, schema)| wit::Input {
-                    dataset: dataset.clone(),
-                    fields: to_wit_fields(schema),
-                })
-                .collect(),
-        };
-        let declared =
-            instance.call(|store, p| p.strata_plugin_transform().call_open(store, &wit_context))?;
-        let declared = plugin_result(declared)?;
-        let json_schema = match (self.info.format, declared) {
-            (DataFormat::ArrowIpc, _) => None,
-            (DataFormat::JsonLines, Some(fields)) => Some(
-                from_wit_fields(fields)
-                    .map_err(|e| RunError::Malformed(format!("declared output schema: {e}")))?,
-            ),
-            (DataFormat::JsonLines, None) => {
-                return Err(RunError::Malformed(
-                    "a json-lines plugin must return its output schema from open()".into(),
-                ));
-            }
-        };
-        Ok(Session {
+        let mut instance = runtime.instance(&self.pre, limits, log)?;
+        let opened = instance.open(context)?;
+        Session::new(
             instance,
-            format: self.info.format,
-            json_schema,
-            output_schema: None,
-            output_bytes: 0,
-        })
+            self.info.format,
+            self.info.contract != Contract::V0_1,
+            context,
+            opened,
+        )
     }
-}
 
-fn to_wit_fields(schema: &Schema) -> Vec<wit::Field> {
-    schema
-        .fields()
-        .iter()
-        .map(|f| wit::Field {
-            name: f.name().clone(),
-            data_type: schema::type_name(f.data_type()),
-            nullable: f.is_nullable(),
-        })
-        .collect()
-}
-
-fn from_wit_fields(fields: Vec<wit::Field>) -> Result<SchemaRef, String> {
-    let fields = fields
-        .into_iter()
-        .map(|f| {
-            schema::parse_type(&f.data_type)
-                .map(|t| Field::new(&f.name, t, f.nullable))
-                .map_err(|e| format!("column `{}`: {e}", f.name))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Arc::new(Schema::new(fields)))
-}
-
-fn plugin_result<T>(result: Result<T, wit::PluginError>) -> Result<T, RunError> {
-    result.map_err(|e| match e {
-        wit::PluginError::BadParams(m) => RunError::BadParams(m),
-        wit::PluginError::BadInput(m) => RunError::BadInput(m),
-        wit::PluginError::Failed(m) => RunError::Failed(m),
-    })
-}
-
-/// One instance in its own Store, with its captured output.
-struct Instance {
-    store: Store<SandboxState>,
-    bindings: bindings::Plugin,
-    output: CapturedOutput,
-    limits: Limits,
-}
-
-impl Instance {
-    fn new(
+    /// Computes one partition: [`Plugin::open`], every input batch in the
+    /// order `inputs` gives them (each tagged `(input, partition)`, indexes
+    /// into the context), then [`Session::finish`]. Each output batch goes
+    /// to `output` as soon as the plugin returns it. For callers that read
+    /// their inputs whole (`host plugin test`, the benchmarks, the tests);
+    /// `E` carries the caller's own failures (reading input, writing
+    /// output) beside the plugin's.
+    pub fn run_partition<E: From<RunError>>(
+        &self,
         runtime: &Runtime,
-        plugin: &Plugin,
+        context: &PartitionContext,
         limits: &Limits,
-        log: PluginLog,
-    ) -> Result<Self, RunError> {
-        let (state, output) = SandboxState::new(limits.memory_bytes, limits.capture_bytes, log);
-        let mut store = Store::new(&runtime.engine, state);
-        store.limiter(|s| &mut s.memory);
+        inputs: impl IntoIterator<Item = Result<(u32, u32, RecordBatch), E>>,
+        output: &mut dyn FnMut(RecordBatch) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut session = self.open(runtime, context, limits)?;
+        for input in inputs {
+            let (index, partition, batch) = input?;
+            for out in session.process(index, partition, &batch)? {
+                output(out)?;
+            }
+        }
+        session.finish(output)
+    }
+}
+
+impl Runtime {
+    /// A fresh instance of `pre` in its own Store, under `limits`.
+    fn instance(&self, pre: &Pre, limits: &Limits, log: PluginLog) -> Result<Instance, RunError> {
         let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
-        store.set_hostcall_fuel(hostcall_fuel(limits.output_bytes));
-        let mut instance = Instance {
-            bindings: match plugin.pre.instantiate(&mut store) {
-                Ok(b) => b,
-                Err(e) => {
-                    return Err(classify(e, &store, &output, limits));
-                }
-            },
-            store,
-            output,
-            limits: limits.clone(),
-        };
-        instance.flush_output();
-        Ok(instance)
-    }
-
-    /// Lets the next calls copy at most `bytes` of output out of the guest.
-    fn allow_output(&mut self, bytes: u64) {
-        self.store.set_hostcall_fuel(hostcall_fuel(bytes));
-    }
-
-    /// Calls into the guest, turning a trap into the RunError that names it.
-    fn call<R>(
-        &mut self,
-        f: impl FnOnce(&mut Store<SandboxState>, &bindings::Plugin) -> wasmtime::Result<R>,
-    ) -> Result<R, RunError> {
-        let result = f(&mut self.store, &self.bindings);
-        match result {
-            Ok(r) => {
-                self.flush_output();
-                Ok(r)
-            }
-            Err(e) => Err(classify(e, &self.store, &self.output, &self.limits)),
-        }
-    }
-
-    /// Sends what the plugin printed so far to the log.
-    fn flush_output(&mut self) {
-        let text = self.output.take_text();
-        if !text.is_empty() {
-            let log = &self.store.data().log;
-            for line in text.lines() {
-                tracing::info!(
-                    target: "plugin",
-                    plugin = %log.plugin,
-                    dataset = %log.dataset,
-                    partition = %log.partition,
-                    "{line}"
-                );
-            }
-        }
-    }
-}
-
-impl Drop for Instance {
-    /// Says how many `host.log` lines were over the budget, once.
-    fn drop(&mut self) {
-        let log = &self.store.data().log;
-        if log.dropped > 0 {
-            tracing::warn!(
-                target: "plugin",
-                plugin = %log.plugin,
-                dataset = %log.dataset,
-                partition = %log.partition,
-                "{} more log lines dropped (a plugin may log {} lines per {})",
-                log.dropped,
-                log.limit,
-                if log.dataset.is_empty() { "describe" } else { "partition" },
-            );
-        }
-    }
-}
-
-/// What one call may copy out of the guest when the partition may still
-/// produce `output_bytes`. wasmtime's default, 128 MiB per call, would fail
-/// any call returning more whatever the limits say; this bounds the host's
-/// allocations for a guest by the partition's own output limit instead.
-fn hostcall_fuel(output_bytes: u64) -> usize {
-    usize::try_from(output_bytes.saturating_add(CALL_OVERHEAD_BYTES)).unwrap_or(usize::MAX)
-}
-
-fn classify(
-    error: wasmtime::Error,
-    store: &Store<SandboxState>,
-    output: &CapturedOutput,
-    limits: &Limits,
-) -> RunError {
-    let text = output.take_text();
-    let memory = &store.data().memory;
-    if memory.exceeded {
-        return RunError::MemoryLimit(memory.limit());
-    }
-    if format!("{error:#}").contains(HOSTCALL_FUEL_EXHAUSTED) {
-        return RunError::OutputLimit(limits.output_bytes);
-    }
-    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
-        return RunError::Exit {
-            code: exit.0,
-            output: text,
-        };
-    }
-    match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => RunError::Timeout(limits.timeout),
-        Some(Trap::StackOverflow) => RunError::StackOverflow,
-        Some(Trap::UnreachableCodeReached) if text.contains("panicked at") => RunError::Panic {
-            message: panic_message(&text),
-        },
-        Some(trap) => RunError::Trap {
-            message: trap.to_string(),
-            output: text,
-        },
-        None => RunError::Trap {
-            message: format!("{error:#}"),
-            output: text,
-        },
-    }
-}
-
-/// The panic message a Rust guest printed (`panicked at src/lib.rs:3:5:\nboom`).
-fn panic_message(output: &str) -> String {
-    let mut lines = output.lines().skip_while(|l| !l.contains("panicked at"));
-    let location = lines.next().unwrap_or_default().trim();
-    let message: Vec<&str> = lines
-        .take_while(|l| !l.starts_with("note:"))
-        .map(str::trim)
-        .collect();
-    let location = location
-        .split_once("panicked at ")
-        .map(|(_, l)| l.trim_end_matches(':'))
-        .unwrap_or(location);
-    format!("{} (at {location})", message.join(" "))
-}
-
-/// A partition being computed: feed it batches, then finish.
-struct Session {
-    instance: Instance,
-    format: DataFormat,
-    json_schema: Option<SchemaRef>,
-    output_schema: Option<SchemaRef>,
-    output_bytes: u64,
-}
-
-impl Session {
-    /// Sends one batch of input number `input`; returns the output it produced.
-    fn process(&mut self, input: u32, batch: &RecordBatch) -> Result<Vec<RecordBatch>, RunError> {
-        let bytes = self.encode(batch)?;
-        self.instance.allow_output(self.remaining_output());
-        let out = self.instance.call(|store, p| {
-            p.strata_plugin_transform()
-                .call_process(store, input, &bytes)
-        })?;
-        let out = plugin_result(out)?;
-        self.decode(out)
-    }
-
-    /// Ends the input; returns the last output.
-    fn finish(mut self) -> Result<Vec<RecordBatch>, RunError> {
-        self.instance.allow_output(self.remaining_output());
-        let out = self
-            .instance
-            .call(|store, p| p.strata_plugin_transform().call_finish(store))?;
-        let out = plugin_result(out)?;
-        self.decode(out)
-    }
-
-    /// Output bytes the partition may still produce.
-    fn remaining_output(&self) -> u64 {
-        self.instance
-            .limits
-            .output_bytes
-            .saturating_sub(self.output_bytes)
-    }
-
-    fn encode(&self, batch: &RecordBatch) -> Result<Vec<u8>, RunError> {
-        match self.format {
-            DataFormat::ArrowIpc => ipc::encode(batch).map_err(|e| RunError::Host(e.to_string())),
-            DataFormat::JsonLines => jsonl::encode(batch).map_err(RunError::Host),
-        }
-    }
-
-    fn decode(&mut self, outputs: Vec<Vec<u8>>) -> Result<Vec<RecordBatch>, RunError> {
-        let mut batches = Vec::new();
-        for bytes in outputs {
-            self.output_bytes += bytes.len() as u64;
-            if self.output_bytes > self.instance.limits.output_bytes {
-                return Err(RunError::OutputLimit(self.instance.limits.output_bytes));
-            }
-            let decoded = match (&self.format, &self.json_schema) {
-                (DataFormat::JsonLines, Some(schema)) => {
-                    jsonl::decode(&bytes, schema.clone()).map_err(RunError::Malformed)?
-                }
-                _ => ipc::decode(&bytes)
-                    .map_err(|e| RunError::Malformed(format!("not an Arrow IPC stream: {e}")))?,
-            };
-            for batch in decoded {
-                self.check_schema(&batch)?;
-                batches.push(batch);
-            }
-        }
-        Ok(batches)
-    }
-
-    fn check_schema(&mut self, batch: &RecordBatch) -> Result<(), RunError> {
-        match &self.output_schema {
-            None => {
-                self.output_schema = Some(batch.schema());
-                Ok(())
-            }
-            Some(first) if first.fields() == batch.schema().fields() => Ok(()),
-            Some(first) => Err(RunError::SchemaChanged {
-                first: schema::describe(first),
-                later: schema::describe(&batch.schema()),
-            }),
-        }
-    }
-}
-
-impl bindings::strata::plugin::types::Host for SandboxState {}
-
-impl bindings::strata::plugin::host::Host for SandboxState {
-    fn log(&mut self, level: wit::LogLevel, message: String) {
-        if self.log.budget == 0 {
-            self.log.dropped += 1;
-            return;
-        }
-        self.log.budget -= 1;
-        let log = &self.log;
-        macro_rules! emit {
-            ($lvl:ident) => {
-                tracing::$lvl!(target: "plugin", plugin = %log.plugin, dataset = %log.dataset, partition = %log.partition, "{message}")
-            };
-        }
-        match level {
-            wit::LogLevel::Debug => emit!(debug),
-            wit::LogLevel::Info => emit!(info),
-            wit::LogLevel::Warn => emit!(warn),
-            wit::LogLevel::Error => emit!(error),
-        }
+        Instance::new(&self.engine, pre, limits, log, ticks)
     }
 }

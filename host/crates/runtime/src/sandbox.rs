@@ -274,3 +274,35 @@ impl PluginLog {
         }
     }
 }
+
+/// How loud a `host.log` line is, whichever contract it came through.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl PluginLog {
+    /// Writes one `host.log` line to the host's log, tagged with plugin,
+    /// dataset and partition, while the budget lasts; counts the rest.
+    pub(crate) fn write(&mut self, level: LogLevel, message: &str) {
+        if self.budget == 0 {
+            self.dropped += 1;
+            return;
+        }
+        self.budget -= 1;
+        macro_rules! emit {
+            ($lvl:ident) => {
+                tracing::$lvl!(target: "plugin", plugin = %self.plugin, dataset = %self.dataset, partition = %self.partition, "{message}")
+            };
+        }
+        match level {
+            LogLevel::Debug => emit!(debug),
+            LogLevel::Info => emit!(info),
+            LogLevel::Warn => emit!(warn),
+            LogLevel::Error => emit!(error),
+        }
+    }
+}

@@ -1,7 +1,8 @@
-//! Column types as the plugin contract spells them (`utf8`, `int64`,
+//! Column types by the names the contract gives them (`utf8`, `int64`,
 //! `decimal128(12,2)`, `timestamp-us-utc`, …) and their Arrow equivalents:
-//! the one mapping, used for WIT fields here and for manifest schemas by
-//! the engine.
+//! the one mapping of names, used for manifest schemas by the engine,
+//! `pipeline.toml` and contract 0.1's WIT fields (contract 0.2 carries a
+//! type as a variant instead: see `v0_2`).
 
 use std::sync::Arc;
 
@@ -34,7 +35,7 @@ pub fn type_name(data_type: &DataType) -> String {
     }
 }
 
-fn is_utc(tz: &str) -> bool {
+pub(crate) fn is_utc(tz: &str) -> bool {
     matches!(tz, "UTC" | "+00:00" | "Z")
 }
 
@@ -74,17 +75,43 @@ pub fn parse_type(name: &str) -> Result<DataType, String> {
         let precision = parts.next().and_then(|p| p.parse::<u8>().ok());
         let scale = parts.next().and_then(|s| s.parse::<i8>().ok());
         if let (Some(p), Some(s), None) = (precision, scale, parts.next())
-            && (1..=38).contains(&p)
-            && s >= 0
-            && (s as u8) <= p
+            && let Ok(t) = decimal128(p, s)
         {
-            return Ok(DataType::Decimal128(p, s));
+            return Ok(t);
         }
     }
     Err(format!(
         "unknown column type `{name}`: use bool, int8..int64, uint8..uint64, float32, float64, \
          utf8, binary, date32, timestamp-us, timestamp-us-utc or decimal128(P,S)"
     ))
+}
+
+/// A decimal type the contract allows: 1 to 38 digits, of which 0 to all
+/// after the point.
+pub(crate) fn decimal128(precision: u8, scale: i8) -> Result<DataType, String> {
+    if (1..=38).contains(&precision) && scale >= 0 && scale as u8 <= precision {
+        Ok(DataType::Decimal128(precision, scale))
+    } else {
+        Err(format!(
+            "decimal128({precision},{scale}) is not a decimal of the contract: its precision \
+             must be 1 to 38 and its scale 0 to the precision"
+        ))
+    }
+}
+
+/// A schema from a plugin's declared columns (name, type or why the type
+/// is unusable, nullable).
+pub(crate) fn from_contract(
+    fields: impl IntoIterator<Item = (String, Result<DataType, String>, bool)>,
+) -> Result<SchemaRef, String> {
+    let fields = fields
+        .into_iter()
+        .map(|(name, data_type, nullable)| match data_type {
+            Ok(t) => Ok(Field::new(name, t, nullable)),
+            Err(e) => Err(format!("column `{name}`: {e}")),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 /// A schema as the contract shows it: `id: utf8, n: int64 not null`.

@@ -12,6 +12,7 @@
 //! leaves the old complete partition or the new one. The store knows nothing
 //! about plugins or staleness.
 
+mod columns;
 mod data_file;
 pub mod delta;
 pub mod lease;
@@ -30,6 +31,7 @@ use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
+pub use columns::ColumnBatches;
 pub use data_file::DataFileWriter;
 use lease::{Fence, LeaseLost};
 pub use manifest_cache::ManifestCache;
@@ -98,7 +100,10 @@ pub fn open_object_store(
                 .with_context(|| format!("opening the store folder {path}"))?
                 // A committed partition must survive a power cut:
                 // files and manifest reach the disk before the next step.
-                .with_fsync(true),
+                .with_fsync(true)
+                // A folder whose last file is deleted goes too: a rejected
+                // or failed partition leaves no empty folder behind.
+                .with_automatic_cleanup(true),
         ));
     }
     if url.starts_with("memory://") {

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use strata_core::CONTRACT_VERSION;
 use strata_runtime::{Runtime, is_granted};
 
 use super::GlobalOptions;
@@ -46,7 +45,8 @@ impl InspectCommand {
             let doc = serde_json::json!({
                 "info": plugin.as_ref().map(|p| &p.info),
                 "sha256": sha256,
-                "contract": CONTRACT_VERSION,
+                // The contract the plugin speaks; unknown when it is refused.
+                "contract": plugin.as_ref().map(|p| p.info.contract),
                 "size": bytes.len(),
                 "imports": imports
                     .iter()
@@ -67,7 +67,7 @@ impl InspectCommand {
                 println!("name         {}", info.name);
                 println!("version      {}", info.version);
                 println!("description  {}", info.description);
-                println!("contract     {CONTRACT_VERSION}");
+                println!("contract     {}", info.contract);
                 println!(
                     "format       {}",
                     match info.format {
@@ -78,7 +78,6 @@ impl InspectCommand {
             }
             None => {
                 println!("name         (unknown: the sandbox refuses to load this plugin)");
-                println!("contract     {CONTRACT_VERSION}");
             }
         }
         println!("sha256       {sha256}");

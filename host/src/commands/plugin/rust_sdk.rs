@@ -99,7 +99,7 @@ fn standalone_manifest() -> Result<String> {
                     .get("description")
                     .and_then(toml::Value::as_str)
                     .unwrap_or("The Strata plugin SDK"),
-                strata_core::CONTRACT_VERSION
+                strata_runtime::Contract::NEWEST
             )),
         );
     }

@@ -13,8 +13,8 @@ use strata_runtime::Runtime;
 
 use super::GlobalOptions;
 
-/// List the standard plugins this host carries: name, version, size and
-/// sha256.
+/// List the standard plugins this host carries: name, version, contract,
+/// size and sha256.
 ///
 /// A pipeline names one as `plugin = "std:NAME"`. Like any plugin it is
 /// identified by the sha256 of its bytes: manifests record it, and a host
@@ -23,7 +23,7 @@ use super::GlobalOptions;
 #[derive(Args)]
 pub(in crate::commands) struct ListCommand {
     /// Print JSON: one object per plugin with name, plugin (its `std:`
-    /// name), version, description, size and sha256.
+    /// name), version, description, contract, size and sha256.
     #[arg(long)]
     json: bool,
 }
@@ -44,6 +44,7 @@ impl ListCommand {
                 "plugin": reference,
                 "version": plugin.info.version,
                 "description": plugin.info.description,
+                "contract": plugin.info.contract,
                 "size": bytes.len(),
                 "sha256": sha256_hex(bytes),
             }));
@@ -59,14 +60,15 @@ impl ListCommand {
             .unwrap_or(0)
             .max("PLUGIN".len());
         println!(
-            "{:width$}  {:8}  {:>10}  SHA256",
-            "PLUGIN", "VERSION", "SIZE"
+            "{:width$}  {:8}  {:19}  {:>10}  SHA256",
+            "PLUGIN", "VERSION", "CONTRACT", "SIZE"
         );
         for row in &rows {
             println!(
-                "{:width$}  {:8}  {:>10}  {}",
+                "{:width$}  {:8}  {:19}  {:>10}  {}",
                 row["plugin"].as_str().unwrap_or_default(),
                 row["version"].as_str().unwrap_or_default(),
+                row["contract"].as_str().unwrap_or_default(),
                 row["size"].as_u64().unwrap_or_default(),
                 row["sha256"].as_str().unwrap_or_default(),
             );

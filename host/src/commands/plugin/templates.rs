@@ -8,8 +8,11 @@ use anyhow::{Context, Result};
 
 use super::{Lang, Layer, rust_sdk};
 
-/// The plugin contract.
+/// The plugin contract (the newest, which the Rust SDK speaks).
 pub(super) const WIT: &str = include_str!("../../../../wit/strata.wit");
+/// Contract 0.1, which the Python and JavaScript SDKs speak until they move
+/// to 0.2: their scaffolds and builds carry this one.
+pub(super) const WIT_V0_1: &str = include_str!("../../../../wit/v0.1/strata.wit");
 /// The Python SDK.
 pub(super) const PYTHON_SDK: &str = include_str!("../../../../plugins/python/sdk/strata_plugin.py");
 /// The JavaScript SDK and build script.
@@ -80,13 +83,13 @@ pub(super) fn files(spec: &Spec) -> Result<Vec<(String, String)>> {
         }
         Lang::Python => {
             files.push(("strata_plugin.py".into(), PYTHON_SDK.into()));
-            files.push(("wit/strata.wit".into(), WIT.into()));
+            files.push(("wit/strata.wit".into(), WIT_V0_1.into()));
             files.push((".gitignore".into(), "/build\n__pycache__/\n".into()));
         }
         Lang::Js => {
             files.push(("strata-plugin.js".into(), JS_SDK.into()));
             files.push(("build.mjs".into(), JS_BUILD.into()));
-            files.push(("wit/strata.wit".into(), WIT.into()));
+            files.push(("wit/strata.wit".into(), WIT_V0_1.into()));
             files.push(("package.json".into(), js_package(name, &snake)));
             files.push(("package-lock.json".into(), js_lock(name)?));
             files.push((".gitignore".into(), "/build\nnode_modules/\n".into()));
@@ -444,7 +447,7 @@ use std::sync::Arc;
 
 use strata_sdk::arrow::array::{AsArray, Int64Array, RecordBatch, StringArray};
 use strata_sdk::arrow::datatypes::{DataType, Field, Schema};
-use strata_sdk::{Context, Error, Info, Transform};
+use strata_sdk::{Context, Error, Info, Plan, Transform};
 
 pub struct {{class}} {
     column: String,
@@ -464,7 +467,20 @@ impl Transform for {{class}} {
         })
     }
 
-    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    /// Only the counted column is read, and a window's days may come in
+    /// any order: counts do not depend on it.
+    fn plan(&self, ctx: &Context) -> Plan {
+        (0..ctx.inputs.len()).fold(Plan::new(), |plan, i| {
+            plan.columns(i, [self.column.as_str()]).unordered(i)
+        })
+    }
+
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         let column = batch.column_by_name(&self.column).ok_or_else(|| {
             Error::BadParams(format!(
                 "param `group_by`: the input has no column `{}`",

@@ -12,7 +12,7 @@ use clap::Args;
 
 use strata_core::config::PluginLimits;
 use strata_core::manifest::Column;
-use strata_runtime::{PartitionContext, Runtime};
+use strata_runtime::{InputContext, PartitionContext, Runtime};
 use strata_runtime::{jsonl, schema};
 
 use super::GlobalOptions;
@@ -33,8 +33,9 @@ pub(in crate::commands) struct TestCommand {
     /// per file, `file: utf8`, `body: binary` (a folder: every file in it).
     #[arg(long)]
     raw: bool,
-    /// Params, as `KEY=VALUE` (strings as they are; lists and tables as
-    /// JSON, e.g. `key=["id"]`, as pipeline.toml hands them over).
+    /// Params, as `KEY=VALUE`: a VALUE that is JSON is taken as JSON
+    /// (`n=3` a number, `key=["id"]` a list, `s='"3"'` the string "3"),
+    /// anything else as a string (`key=id`).
     #[arg(long = "params", alias = "param", short = 'p', value_name = "KEY=VALUE", num_args = 1..)]
     params: Vec<String>,
     /// The sample's column types instead of guessing them from JSON or CSV:
@@ -85,10 +86,10 @@ impl TestCommand {
             .iter()
             .map(|p| {
                 p.split_once('=')
-                    .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                    .map(|(k, v)| (k.trim().to_string(), param_value(v)))
                     .with_context(|| format!("param `{p}` is not KEY=VALUE"))
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<serde_json::Map<_, _>>>()?;
         let (partition, period_start, period_end) =
             match chrono::NaiveDate::parse_from_str(&self.partition, "%Y-%m-%d") {
                 Ok(day) => (
@@ -98,6 +99,8 @@ impl TestCommand {
                 ),
                 Err(_) => (self.partition.clone(), String::new(), String::new()),
             };
+        // Each sample is one partition of its input: the one computed.
+        let partition_id = partition.clone();
         let context = PartitionContext {
             dataset: "test/out".into(),
             partition,
@@ -106,7 +109,11 @@ impl TestCommand {
             params,
             inputs: inputs
                 .iter()
-                .map(|(name, batch)| (name.clone(), batch.schema()))
+                .map(|(name, batch)| InputContext {
+                    dataset: name.clone(),
+                    schema: batch.schema(),
+                    partitions: vec![partition_id.clone()],
+                })
                 .collect(),
         };
 
@@ -129,7 +136,7 @@ impl TestCommand {
             let starts = (0..batch.num_rows().max(1)).step_by(step);
             starts.map(move |start| {
                 let len = step.min(batch.num_rows() - start);
-                Ok::<_, anyhow::Error>((index as u32, batch.slice(start, len)))
+                Ok::<_, anyhow::Error>((index as u32, 0, batch.slice(start, len)))
             })
         });
         let limits = strata_engine::runtime_limits(&PluginLimits::default());
@@ -219,4 +226,9 @@ fn read_schema_arg(arg: &str) -> Result<SchemaRef> {
     let columns: Vec<Column> = serde_json::from_str(&text)
         .context("--schema must be a JSON list of {\"name\", \"type\", \"nullable\"}")?;
     strata_engine::schema::to_arrow(&columns).map_err(|e| anyhow::anyhow!("--schema: {e}"))
+}
+
+/// A `--params` value: JSON when it is JSON, else the text as a string.
+fn param_value(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
 }

@@ -65,14 +65,19 @@ impl Transform for MaxValue {
     fn open(ctx: &Context) -> Result<Self, Error> {
         ctx.params.check_known(&["column", "max"])?;
         let column = ctx.params.require("column")?.to_string();
-        let max = ctx.params.require("max")?;
-        let max = max
-            .parse::<f64>()
-            .map_err(|_| Error::BadParams(format!("`max` is a number, not `{max}`")))?;
+        let max: f64 = ctx
+            .params
+            .parse("max")?
+            .ok_or_else(|| Error::BadParams("missing required param `max`".into()))?;
         Ok(MaxValue { column, max })
     }
 
-    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         let array = batch
             .column_by_name(&self.column)
             .ok_or_else(|| Error::BadInput(format!("the input has no column `{}`", self.column)))?;

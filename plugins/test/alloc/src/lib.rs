@@ -30,7 +30,12 @@ impl Transform for Alloc {
         Ok(Alloc)
     }
 
-    fn process(&mut self, _input: usize, _batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        _batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         hog()
     }
 

@@ -40,7 +40,12 @@ impl Transform for Clock {
         Ok(Clock)
     }
 
-    fn process(&mut self, _input: usize, _batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        _batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         Ok(Vec::new())
     }
 

@@ -14,7 +14,12 @@ impl Transform for DescribePanic {
         Ok(DescribePanic)
     }
 
-    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         Ok(vec![batch])
     }
 }

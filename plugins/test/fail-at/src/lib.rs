@@ -62,7 +62,12 @@ impl Transform for FailAt {
         Ok(FailAt { at, how })
     }
 
-    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         Ok(vec![batch])
     }
 

@@ -14,7 +14,7 @@ mod bindings {
 
 use bindings::exports::strata::plugin::transform::Guest;
 use bindings::strata::plugin::types::{
-    DataFormat, Field, PartitionContext, PluginError, PluginInfo,
+    DataFormat, PartitionContext, Plan, PluginError, PluginInfo,
 };
 
 struct JsonNoSchema;
@@ -29,11 +29,14 @@ impl Guest for JsonNoSchema {
         }
     }
 
-    fn open(_context: PartitionContext) -> Result<Option<Vec<Field>>, PluginError> {
-        Ok(None)
+    fn open(_context: PartitionContext) -> Result<Plan, PluginError> {
+        Ok(Plan {
+            output: None,
+            inputs: Vec::new(),
+        })
     }
 
-    fn process(_input: u32, _batch: Vec<u8>) -> Result<Vec<Vec<u8>>, PluginError> {
+    fn process(_input: u32, _partition: u32, _batch: Vec<u8>) -> Result<Vec<Vec<u8>>, PluginError> {
         Ok(vec![b"{\"n\": 1}\n".to_vec()])
     }
 

@@ -22,7 +22,12 @@ impl Transform for LargeUtf8 {
         Ok(LargeUtf8)
     }
 
-    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         let rows = batch.num_rows() as i64;
         let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..rows));
         let notes: ArrayRef = Arc::new(LargeStringArray::from_iter_values(

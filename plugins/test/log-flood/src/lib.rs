@@ -3,7 +3,7 @@
 //!
 //! Params:
 //! - `lines`: how many lines `process` logs for each batch (default 100000),
-//!   each `flood line <n>`.
+//!   a number or its text; each `flood line <n>`.
 
 use strata_sdk::arrow::array::RecordBatch;
 use strata_sdk::{Context, Error, Info, Transform};
@@ -23,16 +23,23 @@ impl Transform for LogFlood {
 
     fn open(ctx: &Context) -> Result<Self, Error> {
         ctx.params.check_known(&["lines"])?;
+        // A number, or its text (`lines = "10"`, as contract 0.1 gave every
+        // param).
         let lines = match ctx.params.get("lines") {
-            None => 100_000,
-            Some(n) => n
+            Some(text) => text
                 .parse()
                 .map_err(|e| Error::BadParams(format!("`lines`: {e}")))?,
+            None => ctx.params.parse("lines")?.unwrap_or(100_000),
         };
         Ok(LogFlood { lines })
     }
 
-    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         for n in 0..self.lines {
             strata_sdk::log::info(format!("flood line {n}"));
         }

@@ -14,6 +14,7 @@ use strata_sdk::{Context, Error, Info, ipc};
 
 struct MalformedIpc {
     mode: String,
+    finished: bool,
 }
 
 impl MalformedIpc {
@@ -68,14 +69,26 @@ impl RawTransform for MalformedIpc {
 
     fn open(ctx: Context) -> Result<Self, Error> {
         let mode = ctx.params.get("mode").unwrap_or("garbage").to_string();
-        Ok(MalformedIpc { mode })
+        Ok(MalformedIpc {
+            mode,
+            finished: false,
+        })
     }
 
-    fn process(&mut self, _input: u32, _batch: Vec<u8>) -> Result<Vec<Vec<u8>>, Error> {
+    fn process(
+        &mut self,
+        _input: u32,
+        _partition: u32,
+        _batch: Vec<u8>,
+    ) -> Result<Vec<Vec<u8>>, Error> {
         self.output()
     }
 
+    /// Once: the host drains `finish` until it returns nothing.
     fn finish(&mut self) -> Result<Vec<Vec<u8>>, Error> {
+        if std::mem::replace(&mut self.finished, true) {
+            return Ok(Vec::new());
+        }
         self.output()
     }
 }

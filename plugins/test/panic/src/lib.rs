@@ -18,7 +18,12 @@ impl Transform for Panic {
         Ok(Panic)
     }
 
-    fn process(&mut self, _input: usize, _batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        _batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         panic!("boom: plugin panicked on purpose")
     }
 

@@ -46,7 +46,12 @@ impl Transform for Passthrough {
         Ok(Passthrough { alter })
     }
 
-    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         #[cfg(feature = "alter")]
         if self.alter && batch.num_rows() > 0 {
             return Ok(vec![batch.slice(0, batch.num_rows() - 1)]);

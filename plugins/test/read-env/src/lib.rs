@@ -29,7 +29,12 @@ impl Transform for ReadEnv {
         Ok(ReadEnv)
     }
 
-    fn process(&mut self, _input: usize, _batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        _batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         Ok(Vec::new())
     }
 

@@ -50,7 +50,12 @@ impl Transform for ReadFile {
         Ok(ReadFile)
     }
 
-    fn process(&mut self, _input: usize, _batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        _batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         Ok(Vec::new())
     }
 

@@ -39,7 +39,12 @@ impl Transform for SchemaChange {
         Ok(SchemaChange { sent_first: false })
     }
 
-    fn process(&mut self, _input: usize, _batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        _batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         if self.sent_first {
             return Ok(Vec::new());
         }

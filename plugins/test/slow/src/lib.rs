@@ -4,8 +4,8 @@
 //!
 //! Params:
 //! - `slow_partition`: partition ids (comma-separated) that are slow.
-//! - `spin`: how many loop iterations a slow partition spins in `open`
-//!   (default 2,000,000,000: a few seconds).
+//! - `spin`: how many loop iterations a slow partition spins in `open`, a
+//!   number or its text (default 2,000,000,000: a few seconds).
 
 use strata_sdk::arrow::array::RecordBatch;
 use strata_sdk::{Context, Error, Info, Transform};
@@ -24,11 +24,13 @@ impl Transform for Slow {
     fn open(ctx: &Context) -> Result<Self, Error> {
         ctx.params.check_known(&["slow_partition", "spin"])?;
         if ctx.params.list("slow_partition")?.contains(&ctx.partition) {
+            // A number, or its text (`spin = "1000"`, as contract 0.1 gave
+            // every param).
             let spin: u64 = match ctx.params.get("spin") {
-                None => 2_000_000_000,
                 Some(text) => text
                     .parse()
                     .map_err(|_| Error::BadParams(format!("spin `{text}` is not a count")))?,
+                None => ctx.params.parse("spin")?.unwrap_or(2_000_000_000),
             };
             let mut n: u64 = 0;
             for _ in 0..spin {
@@ -39,7 +41,12 @@ impl Transform for Slow {
         Ok(Slow)
     }
 
-    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         Ok(vec![batch])
     }
 }

@@ -35,7 +35,12 @@ impl Transform for StackOverflow {
         Ok(StackOverflow)
     }
 
-    fn process(&mut self, _input: usize, _batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        _batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         let depth = recurse(0);
         Err(Error::Failed(format!(
             "the stack did not overflow ({depth})"

@@ -35,7 +35,12 @@ impl Transform for StderrFlood {
         Ok(StderrFlood)
     }
 
-    fn process(&mut self, _input: usize, batch: RecordBatch) -> Result<Vec<RecordBatch>, Error> {
+    fn process(
+        &mut self,
+        _input: usize,
+        _partition: usize,
+        batch: RecordBatch,
+    ) -> Result<Vec<RecordBatch>, Error> {
         Ok(vec![batch])
     }
 }

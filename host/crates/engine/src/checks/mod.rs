@@ -17,10 +17,10 @@ use chrono::NaiveDateTime;
 use strata_core::DatasetId;
 use strata_core::config::{Check, CheckKind, Dataset, PluginLimits, Producer, Severity};
 use strata_core::manifest::{CheckResult, Column, sha256_hex};
-use strata_runtime::{PartitionContext, Plugin, Runtime};
+use strata_runtime::{InputContext, PartitionContext, Plugin, Runtime};
 
 use crate::failure::{Failure, FailureKind};
-use crate::partition::{contract_params, runtime_limits};
+use crate::partition::runtime_limits;
 
 /// The ids a partition's manifest must hold results for: one per
 /// per-partition check, in config order.
@@ -269,8 +269,12 @@ impl CheckSet {
             partition: partition.to_owned(),
             period_start: String::new(),
             period_end: String::new(),
-            params: contract_params(&check.params),
-            inputs: vec![(self.dataset.to_string(), schema)],
+            params: check.params.clone(),
+            inputs: vec![InputContext {
+                dataset: self.dataset.to_string(),
+                schema,
+                partitions: vec![partition.to_owned()],
+            }],
         };
         let mut violations = 0u64;
         let mut samples = Vec::new();
@@ -280,7 +284,7 @@ impl CheckSet {
                 runtime,
                 &context,
                 &runtime_limits(&self.limits),
-                content.map(|b| b.map(|b| (0u32, b))),
+                content.map(|b| b.map(|b| (0u32, 0u32, b))),
                 &mut |batch: RecordBatch| {
                     violations += batch.num_rows() as u64;
                     collect_samples(&batch, &mut samples);
