@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds a JavaScript Strata plugin into a WebAssembly component.
 //
-//     node build.mjs ENTRY.js [-o OUT.wasm] [--wit DIR] [--world plugin]
+//     node build.mjs ENTRY.js [-o OUT.wasm] [--wit DIR|FILE] [--world plugin]
 //
 // 1. esbuild bundles ENTRY.js and everything it imports (the SDK, npm
 //    packages such as apache-arrow) into one ES module; the WIT interfaces
@@ -14,11 +14,12 @@
 //
 // Bare imports resolve from the plugin's own node_modules, if any, then
 // from this script's (plugins/js/node_modules after `npm ci`). The WIT is
-// the nearest `wit/` folder above ENTRY.js, else the Strata repo's.
+// `--wit` (a folder of .wit files, or one .wit file), else the nearest
+// `wit/` folder above ENTRY.js, else the Strata repo's.
 // Prints the component's path.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,7 +37,7 @@ function findPackage(name) {
 
 function usage(message) {
   if (message) console.error(`error: ${message}`);
-  console.error("usage: node build.mjs ENTRY.js [-o OUT.wasm] [--wit DIR] [--world plugin]");
+  console.error("usage: node build.mjs ENTRY.js [-o OUT.wasm] [--wit DIR|FILE] [--world plugin]");
   process.exit(2);
 }
 
@@ -59,23 +60,24 @@ if (entry === null) usage("no entry file");
 entry = resolve(entry);
 if (!existsSync(entry)) usage(`${entry} does not exist`);
 
-function hasWit(dir) {
-  return existsSync(dir) && readdirSync(dir).some((f) => f.endsWith(".wit"));
+function hasWit(path) {
+  if (!existsSync(path)) return false;
+  if (statSync(path).isFile()) return path.endsWith(".wit");
+  return readdirSync(path).some((f) => f.endsWith(".wit"));
 }
 
-// The JavaScript SDK speaks contract 0.1 until it moves to 0.2: in the
-// Strata repository it builds against wit/v0.1, not the newer wit/.
+// In the Strata repository: its wit/, the newest contract, which the SDK
+// speaks.
 const repoWit = resolve(toolDir, "../../wit");
 if (wit === null) {
   for (let dir = dirname(entry); ; dir = dirname(dir)) {
-    if (join(dir, "wit") === repoWit) break;
     if (hasWit(join(dir, "wit"))) {
       wit = join(dir, "wit");
       break;
     }
     if (dirname(dir) === dir) break;
   }
-  wit ??= join(repoWit, "v0.1");
+  wit ??= repoWit;
 }
 wit = resolve(wit);
 if (!hasWit(wit)) usage(`no WIT files in ${wit}`);

@@ -125,8 +125,8 @@ fn main() {
     }
     let polyglot = target_dir.join("polyglot");
     let (python, js) = thread::scope(|scope| {
-        let python = scope.spawn(|| build_python(&plugins, &root.join("wit/v0.1"), &polyglot));
-        let js = scope.spawn(|| build_js(&plugins, &root.join("wit/v0.1"), &polyglot));
+        let python = scope.spawn(|| build_python(&plugins, &root.join("wit"), &polyglot));
+        let js = scope.spawn(|| build_js(&plugins, &root.join("wit"), &polyglot));
         (
             python.join().expect("the Python build panicked"),
             js.join().expect("the JavaScript build panicked"),

@@ -301,7 +301,7 @@ class Aggregate extends Plugin {
     const p = ctx.params;
     p.checkKnown(["group_by", "aggregates", "filter"]);
     this.groupBy = p.list("group_by");
-    const specs = p.json("aggregates");
+    const specs = p.get("aggregates");
     if (specs === undefined) {
       throw new BadParams("missing required param `aggregates` (a list of {column, fn, as})");
     }
@@ -318,7 +318,7 @@ class Aggregate extends Plugin {
       names.push(name);
       return { column, fn: spec.fn, name };
     });
-    const filter = p.json("filter");
+    const filter = p.get("filter");
     this.filterSpecs = filter == null ? [] : parseObjects(filter, "param `filter`", ["column", "equals"], ["column", "equals"]);
 
     const input = ctx.inputs[0];
@@ -350,6 +350,14 @@ class Aggregate extends Plugin {
         throw new BadParams(`aggregate \`${a.name}\`: ${e.message}`);
       }
     });
+    // Read only the columns used (at least one, for the row count). In
+    // order: float sums depend on it.
+    const used = [
+      ...this.groupBy,
+      ...this.aggregates.flatMap((a) => (a.column === null ? [] : [a.column])),
+      ...this.filters.map((f) => f.column),
+    ];
+    input.read({ columns: used.length > 0 ? used : [input.fields[0].name] });
     this.groups = new Map();
     this.rowsIn = 0;
     this.rowsKept = 0;
@@ -359,7 +367,7 @@ class Aggregate extends Plugin {
     ];
   }
 
-  process(_input, rows) {
+  process(_input, _partition, rows) {
     this.rowsIn += rows.length;
     const { groupBy, filters, aggregates, accs, groups } = this;
     for (const row of rows) {

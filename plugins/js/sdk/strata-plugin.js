@@ -1,4 +1,4 @@
-// The JavaScript SDK for Strata transform plugins.
+// The JavaScript SDK for Strata transform plugins (contract strata:plugin@0.2.0).
 //
 // A plugin is a class with `open`, `process` and `finish` over arrays of row
 // objects, exported with `exportPlugin`:
@@ -8,10 +8,10 @@
 //     class Upper extends Plugin {
 //       static info = { name: "upper", version: "0.1.0", description: "Upper-cases a column" };
 //       open(ctx) {
-//         this.column = ctx.params.require("column");
+//         this.column = ctx.params.require("column", "string");
 //         return ctx.inputs[0].fields;            // the output schema
 //       }
-//       process(input, rows) {
+//       process(input, partition, rows) {
 //         for (const row of rows) if (row[this.column] != null) row[this.column] = row[this.column].toUpperCase();
 //         return rows;
 //       }
@@ -24,11 +24,51 @@
 // a WebAssembly component of it, with the http and fetch-event features
 // disabled so that it imports nothing the sandbox refuses.
 //
-// The host makes a fresh instance for every partition and calls `open` once,
-// `process` once per input batch (`input` is the index into `ctx.inputs`),
-// then `finish` once. `process` and `finish` return rows (an array of
-// objects; null or undefined for none). Rows cross as JSON lines; the host
-// reads them back by the schema `open` returned.
+// The calls. The host makes a fresh instance for every partition and calls
+// `open(ctx)` once, `process(input, partition, rows)` once per input batch,
+// then `finish()`. `process` and `finish` return rows: an array of objects,
+// null or undefined for none, or an iterable (a generator).
+//
+// `ctx` has `dataset` and `partition` ("date=2025-02-18") of the output,
+// `periodStart`/`periodEnd` (RFC 3339, end exclusive), `params` and
+// `inputs`. The SDK also sets `this.ctx` before `open`.
+//
+// Params: `ctx.params` holds the dataset's params from pipeline.toml as
+// JSON values (3 is a number, "3" a string; arrays and tables as arrays and
+// objects), so `const { column, limit = 10 } = ctx.params` works. Its
+// methods check them and fail the partition with `bad-params` naming the
+// key: `require(key, type)`, `get(key, fallback, type)` (type: "string",
+// "number", "integer", "boolean", "array", "object", or an array of them),
+// `list(key)` (an array of strings, or one comma-separated string),
+// `flag(key, fallback)` and `checkKnown(keys)`. (A param named like one of
+// these methods hides it on that object; `Params.prototype.get.call(…)`
+// still reaches it.)
+//
+// Inputs: `ctx.inputs[i]` has `dataset` ("layer/name"), `fields` (every
+// column: { name, type, nullable }) and `partitions` (the partition ids this
+// partition reads, oldest first: one for a same-day input, several for a
+// window or an `all` input). In `open` a plugin may say how it reads one:
+//
+//     ctx.inputs[0].read({ columns: ["id", "amount"], ordered: false });
+//
+// `columns`: the host reads only these (a projection: batches hold only
+// these columns); `ordered: false`: the input's partitions may arrive in any
+// order (each partition's batches still together and in order). Without a
+// `read` call an input is read whole and in order. `read` returns the
+// fields it reads.
+//
+// `process` gets `input` (the index into `ctx.inputs`), `partition` (the id
+// of the input partition the batch comes from, one of
+// `ctx.inputs[input].partitions`) and the rows.
+//
+// `finish` is where a plugin that collects rows writes them out: return
+// them all at once as an array, or make it a generator and `yield` rows one
+// at a time (or arrays of rows); the SDK hands them to the host a chunk at a
+// time, so a partition's output need not be in memory at once:
+//
+//     *finish() {
+//       for (const [key, n] of this.counts) yield { key, rows: n };
+//     }
 //
 // Values, by column type: bool, ints and floats are numbers and booleans
 // (ints are exact up to 2^53: use the Arrow format, `./arrow.js`, for larger
@@ -38,16 +78,22 @@
 // decimals ("10.50": see `parseDecimal`/`formatDecimal` for exact
 // arithmetic); binary values are Uint8Arrays. Output may also use BigInt for
 // integers and Date for timestamps. A missing key in an output row is null.
+// A field's `type` is the type's name: bool, int8 … uint64, float32,
+// float64, utf8, binary, date32, timestamp-us, timestamp-us-utc or
+// decimal128(P,S).
 //
 // Throw `BadParams` or `BadInput` to fail the partition with your message;
 // any other exception fails it too, with its name and message.
 // `console.log` goes to the host's log. The clock is fixed at the Unix epoch
 // and Math.random is seeded: a plugin gives the same output on every run.
 
-import { log as hostLog } from "strata:plugin/host@0.1.0";
+import { log as hostLog } from "strata:plugin/host@0.2.0";
+
+/** The contract this SDK speaks. */
+export const CONTRACT = "strata:plugin@0.2.0";
 
 /** Rows per JSON-lines chunk handed back to the host. */
-const OUTPUT_CHUNK_ROWS = 1 << 16;
+export const limits = { outputChunkRows: 1 << 16 };
 
 /** Fails the partition with this message. */
 export class PluginError extends Error {
@@ -76,74 +122,208 @@ export function log(message, level = "info") {
   hostLog(levels[level] ?? "info", String(message));
 }
 
+// --- params -----------------------------------------------------------------
+
+const TYPE_WORDS = {
+  string: "a string",
+  number: "a number",
+  integer: "an integer",
+  boolean: "true or false",
+  array: "a list",
+  object: "a table",
+};
+
+function hasType(value, type) {
+  if (Array.isArray(type)) return type.some((t) => hasType(value, t));
+  switch (type) {
+    case "string":
+    case "boolean":
+    case "number":
+      return typeof value === type;
+    case "integer":
+      return Number.isInteger(value);
+    case "array":
+      return Array.isArray(value);
+    case "object":
+      return typeof value === "object" && value !== null && !Array.isArray(value);
+    default:
+      throw new TypeError(`unknown param type ${JSON.stringify(type)}: one of ${Object.keys(TYPE_WORDS).join(", ")}`);
+  }
+}
+
+function typeWords(type) {
+  return Array.isArray(type) ? type.map(typeWords).join(" or ") : (TYPE_WORDS[type] ?? type);
+}
+
 /**
- * The dataset's params from pipeline.toml. String values arrive as they
- * are; any other value (number, bool, array, table) as JSON text.
+ * The dataset's params from pipeline.toml: an object whose own properties
+ * are the params (JSON values), with methods that check them.
  */
 export class Params {
-  constructor(pairs) {
-    this.pairs = pairs;
+  #values;
+
+  constructor(values = {}) {
+    this.#values = values;
+    for (const key of Object.keys(values)) {
+      Object.defineProperty(this, key, { value: values[key], enumerable: true, writable: true, configurable: true });
+    }
   }
 
-  get(key, fallback = undefined) {
-    const found = this.pairs.find(([k]) => k === key);
-    return found === undefined ? fallback : found[1];
+  /** Params from the contract's JSON object text. */
+  static parse(text) {
+    if (text == null || text.trim() === "") return new Params({});
+    let values;
+    try {
+      values = JSON.parse(text);
+    } catch (e) {
+      throw new BadParams(`the params are not JSON: ${e.message}`);
+    }
+    if (values === null || typeof values !== "object" || Array.isArray(values)) {
+      throw new BadParams(`the params must be a JSON object, not ${text}`);
+    }
+    return new Params(values);
   }
 
-  require(key) {
-    const value = this.get(key);
+  /**
+   * The value of `key`, or `fallback` if unset (or null). With `type`, a
+   * value of another type is BadParams.
+   */
+  get(key, fallback = undefined, type = undefined) {
+    const value = Object.hasOwn(this.#values, key) ? this.#values[key] : undefined;
+    if (value === undefined || value === null) return fallback;
+    if (type !== undefined && !hasType(value, type)) {
+      throw new BadParams(`param \`${key}\` must be ${typeWords(type)}, not ${JSON.stringify(value)}`);
+    }
+    return value;
+  }
+
+  /** The value of `key`; BadParams if it is unset (or of another `type`). */
+  require(key, type = undefined) {
+    const value = this.get(key, undefined, type);
     if (value === undefined) throw new BadParams(`missing required param \`${key}\``);
     return value;
   }
 
-  /** The value parsed as JSON, or `fallback` if unset. */
-  json(key, fallback = undefined) {
-    const value = this.get(key);
-    if (value === undefined) return fallback;
-    try {
-      return JSON.parse(value);
-    } catch (e) {
-      throw new BadParams(`param \`${key}\`: ${e.message} in \`${value}\``);
-    }
-  }
-
-  /** A list of strings: a JSON array or comma-separated text; trimmed, empty ones dropped. */
+  /** An array of strings: an array, or one comma-separated string; items trimmed, empty ones dropped. */
   list(key) {
     const value = this.get(key);
     if (value === undefined) return [];
     let items;
-    if (value.trimStart().startsWith("[")) {
-      try {
-        items = JSON.parse(value);
-      } catch (e) {
-        throw new BadParams(
-          `param \`${key}\` must be a list of strings (a JSON array or comma-separated): ${e.message}`,
-        );
-      }
-      if (!Array.isArray(items) || !items.every((i) => typeof i === "string")) {
-        throw new BadParams(`param \`${key}\` must be a list of strings`);
-      }
-    } else {
-      items = value.split(",");
+    if (typeof value === "string") items = value.split(",");
+    else if (Array.isArray(value) && value.every((i) => typeof i === "string")) items = value;
+    else {
+      throw new BadParams(
+        `param \`${key}\` must be a list of strings (or one comma-separated string), not ${JSON.stringify(value)}`,
+      );
     }
     return items.map((i) => i.trim()).filter((i) => i !== "");
   }
 
+  /** A bool param: true or false. */
   flag(key, fallback = undefined) {
-    const value = this.get(key);
-    if (value === undefined) return fallback;
-    if (value.trim() === "true") return true;
-    if (value.trim() === "false") return false;
-    throw new BadParams(`param \`${key}\` must be true or false, not \`${value}\``);
+    return this.get(key, fallback, "boolean");
   }
 
   /** BadParams for any key not in `known`: catches typos. */
   checkKnown(known) {
-    for (const [k] of this.pairs) {
+    for (const k of Object.keys(this.#values)) {
       if (!known.includes(k)) {
         throw new BadParams(`unknown param \`${k}\`; this plugin takes: ${known.join(", ")}`);
       }
     }
+  }
+}
+
+// --- column types -----------------------------------------------------------
+
+const SIMPLE_TYPES = [
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "float32",
+  "float64",
+  "utf8",
+  "binary",
+  "date32",
+  "timestamp-us",
+  "timestamp-us-utc",
+];
+
+/** The contract's data-type for a type name ("int64", "decimal128(12,2)", …). */
+export function typeToWit(type) {
+  const name = typeof type === "string" ? type.trim() : type;
+  if (name === "bool" || name === "boolean") return { tag: "boolean" };
+  if (SIMPLE_TYPES.includes(name)) return { tag: name };
+  const m = typeof name === "string" ? /^decimal128\(\s*(\d+)\s*,\s*(-?\d+)\s*\)$/.exec(name) : null;
+  if (m) return { tag: "decimal128", val: { precision: Number(m[1]), scale: Number(m[2]) } };
+  throw new PluginError(
+    `unknown column type ${JSON.stringify(type)}: one of bool, ${SIMPLE_TYPES.join(", ")} or decimal128(P,S)`,
+  );
+}
+
+/** The type name of one of the contract's data-types. */
+export function typeFromWit(dataType) {
+  if (dataType.tag === "boolean") return "bool";
+  if (dataType.tag === "decimal128") return `decimal128(${dataType.val.precision},${dataType.val.scale})`;
+  if (SIMPLE_TYPES.includes(dataType.tag)) return dataType.tag;
+  throw new PluginError(`the host sent an unknown column type ${JSON.stringify(dataType)}`);
+}
+
+// --- inputs -----------------------------------------------------------------
+
+/** One input dataset of the partition: `index`, `dataset`, `fields`, `partitions`. */
+export class Input {
+  constructor(dataset, fields, partitions = [], index = 0) {
+    this.index = index;
+    this.dataset = dataset;
+    this.fields = fields;
+    this.partitions = partitions;
+    /** The columns read (null: all) and whether in order, as `read` set them. */
+    this.columns = null;
+    this.ordered = true;
+    this.declared = false;
+  }
+
+  /** The field called `name`, or undefined. */
+  field(name) {
+    return this.fields.find((f) => f.name === name);
+  }
+
+  /**
+   * Says how this input is read (call it in `open`; a second call replaces
+   * the first): `columns` to read (none: all), `ordered: false` if its
+   * partitions may come in any order. Returns the fields read, in the
+   * input's column order.
+   */
+  read({ columns = null, ordered = true } = {}) {
+    if (columns !== null) {
+      if (!Array.isArray(columns)) throw new TypeError("read({ columns }) takes an array of column names");
+      columns = [...new Set(columns.map(String))];
+      if (this.fields.length > 0) {
+        for (const c of columns) {
+          if (this.field(c) === undefined) {
+            throw new BadParams(
+              `input \`${this.dataset}\` has no column \`${c}\` (it has: ${this.fields.map((f) => f.name).join(", ")})`,
+            );
+          }
+        }
+      }
+    }
+    this.columns = columns;
+    this.ordered = Boolean(ordered);
+    this.declared = true;
+    return this.readFields();
+  }
+
+  /** The fields the batches of this input hold. */
+  readFields() {
+    if (this.columns === null) return [...this.fields];
+    return this.fields.filter((f) => this.columns.includes(f.name));
   }
 }
 
@@ -154,12 +334,12 @@ export class Plugin {
     throw new PluginError("a plugin must implement open() and return its output fields");
   }
 
-  /** One batch of rows of input number `input`; return output rows. */
-  process(_input, _rows) {
+  /** One batch of rows of input number `input`, from its partition `partition`; return output rows. */
+  process(_input, _partition, _rows) {
     return null;
   }
 
-  /** No more input; return the remaining output rows. */
+  /** No more input; return (or yield) the remaining output rows. */
   finish() {
     return null;
   }
@@ -243,23 +423,109 @@ function decodeRows(batch, binaryColumns) {
   return rows;
 }
 
-function encodeRows(rows) {
-  if (rows == null) return [];
-  if (!Array.isArray(rows)) throw new PluginError("return an array of rows (objects)");
-  const chunks = [];
-  for (let start = 0; start < rows.length; start += OUTPUT_CHUNK_ROWS) {
-    const lines = [];
-    const end = Math.min(rows.length, start + OUTPUT_CHUNK_ROWS);
-    for (let i = start; i < end; i++) {
-      const row = rows[i];
-      if (row === null || typeof row !== "object" || Array.isArray(row)) {
-        throw new PluginError(`output row ${i + 1} is not an object`);
+/** Output rows to JSON-lines chunks, counting rows across calls so an error names the row. */
+class Output {
+  rows = 0;
+
+  encode(rows) {
+    const chunks = [];
+    const size = limits.outputChunkRows;
+    for (let start = 0; start < rows.length; start += size) {
+      const lines = [];
+      const end = Math.min(rows.length, start + size);
+      for (let i = start; i < end; i++) {
+        const row = rows[i];
+        this.rows += 1;
+        if (!isRow(row)) throw new PluginError(`output row ${this.rows} is not an object`);
+        lines.push(JSON.stringify(row, replacer));
       }
-      lines.push(JSON.stringify(row, replacer));
+      chunks.push(encoder.encode(lines.join("\n") + "\n"));
     }
-    chunks.push(encoder.encode(lines.join("\n") + "\n"));
+    return chunks;
   }
-  return chunks;
+}
+
+function isRow(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function describeValue(value) {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+}
+
+/**
+ * What `process` or `finish` returned: an array (of rows; for Arrow, of
+ * tables) as it is, an iterator for any other iterable, [] for nothing.
+ * `single` tells a lone item that is returned as it is (an Arrow Table,
+ * itself iterable).
+ */
+export function outputItems(result, what, single = null) {
+  if (result === null || result === undefined) return [];
+  if (Array.isArray(result)) return result;
+  if (single !== null && single(result)) return [result];
+  if (typeof result === "object" && typeof result[Symbol.iterator] === "function") {
+    return result[Symbol.iterator]();
+  }
+  if (single === null && isRow(result)) {
+    throw new PluginError(`${what}() returned one object: return an array of rows (objects)`);
+  }
+  throw new PluginError(`${what}() returned ${describeValue(result)}: return an array, null, or yield`);
+}
+
+/**
+ * Hands `finish`'s output to the host across calls: an array at once, an
+ * iterable `batch(items)` at a time; [] when there is no more. `take(item,
+ * pending)` adds one yielded item to the pending output and says whether
+ * to hand it over now.
+ */
+export class Drain {
+  constructor(result, what, single, take, flush) {
+    const items = outputItems(result, what, single);
+    this.whole = Array.isArray(items) ? items : null;
+    this.iterator = Array.isArray(items) ? null : items;
+    this.take = take;
+    this.flush = flush;
+  }
+
+  next() {
+    if (this.whole !== null) {
+      const all = this.whole;
+      this.whole = [];
+      return this.flush(all);
+    }
+    if (this.iterator === null) return [];
+    const pending = [];
+    for (;;) {
+      const step = this.iterator.next();
+      if (step.done) break;
+      if (this.take(step.value, pending)) return this.flush(pending);
+    }
+    this.iterator = null;
+    return this.flush(pending);
+  }
+}
+
+/** Every row `process` returned or yielded. */
+function collectRows(result, what) {
+  const items = outputItems(result, what);
+  if (Array.isArray(items)) return items;
+  const rows = [];
+  for (let step = items.next(); !step.done; step = items.next()) takeRow(what, step.value, rows);
+  return rows;
+}
+
+/** One yielded item into `pending`; true when a chunk is full or a batch was yielded. */
+function takeRow(what, item, pending) {
+  if (item === null || item === undefined) return false;
+  if (Array.isArray(item)) {
+    for (const row of item) pending.push(row);
+    return item.length > 0;
+  }
+  if (!isRow(item)) {
+    throw new PluginError(`${what}() yielded ${describeValue(item)}: yield rows (objects) or arrays of rows`);
+  }
+  pending.push(item);
+  return pending.length >= limits.outputChunkRows;
 }
 
 // --- the export -------------------------------------------------------------
@@ -303,45 +569,97 @@ export function context(ctx) {
     partition: ctx.partition,
     periodStart: ctx.periodStart,
     periodEnd: ctx.periodEnd,
-    params: new Params(ctx.params),
-    inputs: ctx.inputs.map((input) => ({
-      dataset: input.dataset,
-      fields: input.fields.map((f) => ({ name: f.name, type: f.dataType, nullable: f.nullable })),
-    })),
+    params: Params.parse(ctx.params),
+    inputs: ctx.inputs.map(
+      (input, i) =>
+        new Input(
+          input.dataset,
+          input.fields.map((f) => ({ name: f.name, type: typeFromWit(f.dataType), nullable: f.nullable })),
+          [...input.partitions],
+          i,
+        ),
+    ),
   };
+}
+
+/** The contract's plan: the output schema (json-lines; undefined for Arrow) and how each input is read. */
+export function plan(ctx, fields) {
+  const output =
+    fields === undefined
+      ? undefined
+      : fields.map((f) => ({
+          name: String(f.name),
+          dataType: typeToWit(f.type ?? f.dataType),
+          nullable: f.nullable ?? true,
+        }));
+  const inputs = ctx.inputs.some((i) => i.declared)
+    ? ctx.inputs.map((i) => ({ columns: i.columns === null ? undefined : [...i.columns], ordered: i.ordered }))
+    : [];
+  return { output, inputs };
+}
+
+/** The id of partition number `partition` of input number `input`, or a PluginError. */
+export function partitionId(ctx, input, partition) {
+  const inp = ctx.inputs[input];
+  if (inp === undefined) throw new PluginError(`a batch of input ${input}, but there are ${ctx.inputs.length} inputs`);
+  if (partition >= inp.partitions.length) {
+    throw new PluginError(
+      `a batch of partition ${partition} of input \`${inp.dataset}\`, which reads ${inp.partitions.length} partitions`,
+    );
+  }
+  return inp.partitions[partition];
 }
 
 /** The object to export as `transform` for a JSON-lines plugin class. */
 export function exportPlugin(PluginClass) {
+  let ctx = null;
   let plugin = null;
   let binaryColumns = [];
+  let output = null;
+  let drain = null;
   return {
     describe() {
       return describe(PluginClass, "json-lines");
     },
     open(wit) {
       return guard(() => {
-        const ctx = context(wit);
-        binaryColumns = ctx.inputs.map((i) =>
-          i.fields.filter((f) => f.type === "binary").map((f) => f.name),
-        );
+        ctx = context(wit);
         plugin = new PluginClass();
+        plugin.ctx = ctx;
         const fields = plugin.open(ctx);
         if (!Array.isArray(fields)) {
           throw new PluginError("open() returned no output schema: return [{ name, type, nullable }]");
         }
-        return fields.map((f) => ({
-          name: String(f.name),
-          dataType: String(f.type ?? f.dataType),
-          nullable: f.nullable ?? true,
-        }));
+        const result = plan(ctx, fields);
+        binaryColumns = ctx.inputs.map((i) =>
+          i
+            .readFields()
+            .filter((f) => f.type === "binary")
+            .map((f) => f.name),
+        );
+        output = new Output();
+        drain = null;
+        return result;
       });
     },
-    process(input, batch) {
-      return guard(() => encodeRows(plugin.process(input, decodeRows(batch, binaryColumns[input] ?? []))));
+    process(input, partition, batch) {
+      return guard(() => {
+        const id = partitionId(ctx, input, partition);
+        const rows = decodeRows(batch, binaryColumns[input]);
+        return output.encode(collectRows(plugin.process(input, id, rows), "process"));
+      });
     },
     finish() {
-      return guard(() => encodeRows(plugin.finish()));
+      return guard(() => {
+        drain ??= new Drain(
+          plugin.finish(),
+          "finish",
+          null,
+          (item, pending) => takeRow("finish", item, pending),
+          (rows) => output.encode(rows),
+        );
+        return drain.next();
+      });
     },
   };
 }

@@ -55,8 +55,7 @@ class CleanDedupe(sp.Plugin):
         self.key = p.list("key")
         if not self.key:
             raise sp.BadParams("missing required param `key` (the key columns)")
-        order_by = (p.get("order_by") or "").strip()
-        self.order_by = order_by or None
+        self.order_by = p.get("order_by", "", str).strip() or None
         # Per column, the cleanings in the order they apply.
         self.clean = {}
         for param in ("trim", "lowercase", "uppercase"):
@@ -75,6 +74,13 @@ class CleanDedupe(sp.Plugin):
             (column, [CLEANINGS[c] for c in cleans]) for column, cleans in self.clean.items()
         ]
         self.output = [f for f in fields if f.name not in self.drop_columns]
+        # Read only what is kept, plus the key and `order_by` (a dropped
+        # column is not read unless the deduplication needs it). In order:
+        # on ties the later row wins.
+        needed = set(self.key) | ({self.order_by} if self.order_by else set())
+        ctx.inputs[0].read(
+            columns=[f.name for f in fields if f.name not in self.drop_columns or f.name in needed]
+        )
         self.best = {}
         self.rows_in = 0
         self.rows_without_key = 0
@@ -104,7 +110,7 @@ class CleanDedupe(sp.Plugin):
         for d in self.drop_columns:
             find("drop_columns", d)
 
-    def process(self, input, rows):
+    def process(self, input, partition, rows):
         self.rows_in += len(rows)
         best = self.best
         key = self.key
@@ -128,14 +134,15 @@ class CleanDedupe(sp.Plugin):
         return None
 
     def finish(self):
+        # Yielded: the SDK hands the rows to the host a chunk at a time.
         names = [f.name for f in self.output]
         ordered = sorted(self.best.items(), key=lambda item: tuple(map(sort_key, item[0])))
-        out = [{n: row.get(n) for n in names} for _, (_, row) in ordered]
+        for _, (_, row) in ordered:
+            yield {n: row.get(n) for n in names}
         sp.log(
             f"{self.rows_in} row(s) in, {self.rows_without_key} without a key dropped, "
-            f"{len(out)} row(s) out"
+            f"{len(ordered)} row(s) out"
         )
-        return out
 
 
 Transform = sp.export(CleanDedupe)

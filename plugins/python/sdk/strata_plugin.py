@@ -1,4 +1,4 @@
-"""The Python SDK for Strata transform plugins.
+"""The Python SDK for Strata transform plugins (contract ``strata:plugin@0.2.0``).
 
 A plugin is a class with ``open``, ``process`` and ``finish`` over lists of
 dicts (one dict per row), exported with :func:`export`::
@@ -11,10 +11,10 @@ dicts (one dict per row), exported with :func:`export`::
         description = "Upper-cases one string column"
 
         def open(self, ctx):
-            self.column = ctx.params.require("column")
+            self.column = ctx.params.require("column", str)
             return ctx.inputs[0].fields          # the output schema
 
-        def process(self, input, rows):
+        def process(self, input, partition, rows):
             for row in rows:
                 if row[self.column] is not None:
                     row[self.column] = row[self.column].upper()
@@ -27,19 +27,63 @@ Build it into a WebAssembly component with componentize-py (or
 
     componentize-py -d wit -w plugin componentize app -p . -o app.wasm --stub-wasi
 
-The host makes a fresh instance for every partition and calls ``open`` once,
-``process`` once per input batch (``input`` is the index into
-``ctx.inputs``), then ``finish`` once. ``process`` and ``finish`` return
-rows (a list of dicts, or None for none). Rows cross the boundary as JSON
-lines; the host reads them back by the schema ``open`` returned.
+**The calls.** The host makes a fresh instance for every partition and calls
+``open(ctx)`` once, ``process(input, partition, rows)`` once per input
+batch, then ``finish()``. ``process`` and ``finish`` return rows: a list of
+dicts, None for none, or a generator.
 
-Values, by column type: bool, int and float columns are Python ``bool``,
+``ctx`` has ``dataset`` and ``partition`` (``"date=2025-02-18"``) of the
+output, ``period_start``/``period_end`` (RFC 3339, end exclusive), ``params``
+and ``inputs``. The SDK also sets ``self.ctx`` before ``open``.
+
+**Params** are the dataset's params from pipeline.toml as a dict
+(:class:`Params`) of JSON values: ``3`` is an ``int``, ``"3"`` a ``str``,
+lists are lists and tables dicts. Besides the dict methods it has
+``require(key, type)``, ``get(key, default, type)`` (a wrong type fails the
+partition with ``bad-params`` naming the key), ``list(key)`` (a list of
+strings, or one comma-separated string), ``flag(key, default)`` and
+``check_known(keys)``.
+
+**Inputs.** ``ctx.inputs[i]`` is an :class:`Input`: its ``dataset``
+(``layer/name``), ``fields`` (every column it has) and ``partitions`` (the
+partition ids this partition reads, oldest first: one for a same-day input,
+several for a window or an ``all`` input). In ``open``, a plugin may say how
+it reads an input::
+
+    ctx.inputs[0].read(columns=["id", "amount"], ordered=False)
+
+``columns``: the host reads only these (a projection; batches then hold
+only these columns); ``ordered=False``: the input's partitions may arrive in
+any order (each partition's batches still together and in order). Without
+a ``read`` call an input is read whole and in order. ``read`` returns the
+fields it reads.
+
+**process** gets ``input`` (the index into ``ctx.inputs``), ``partition``
+(the id of the input partition the batch comes from, one of
+``ctx.inputs[input].partitions``) and the batch's rows.
+
+**finish** is where a plugin that collects rows writes them out. Return
+them all at once as a list, or ``yield`` them: rows (dicts) one at a time,
+or lists of rows; the SDK hands them to the host a chunk at a time, so a
+partition's output need not be in memory at once::
+
+    def finish(self):
+        for key in sorted(self.groups):
+            yield {"key": key, "rows": self.groups[key]}
+
+``process`` may be a generator too (its rows are all taken before it
+returns).
+
+**Values**, by column type: bool, int and float columns are Python ``bool``,
 ``int`` and ``float``; ``utf8``, ``date32`` (``"2025-02-18"``) and timestamp
 columns (``"2025-02-18T10:00:00.000000Z"``, always six decimals, so they sort
 as text) are ``str``; ``decimal128`` columns are :class:`decimal.Decimal`
 and ``binary`` columns ``bytes``. Output may use the same types, or
 ``datetime.date``/``datetime.datetime`` (naive datetimes are taken as UTC).
-A missing key in an output row is null.
+A missing key in an output row is null. A :class:`Field`'s ``type`` is the
+type's name: ``bool``, ``int8`` … ``uint64``, ``float32``, ``float64``,
+``utf8``, ``binary``, ``date32``, ``timestamp-us``, ``timestamp-us-utc`` or
+``decimal128(P,S)``.
 
 Raise :class:`BadParams` or :class:`BadInput` to fail the partition with
 your message; any other exception fails it too, with its type, message and
@@ -53,9 +97,11 @@ is seeded when the component is built, so it gives the same numbers on
 every run.
 """
 
+import builtins
 import decimal
 import datetime
 import json
+import re
 import sys
 
 try:  # In a component: the bindings componentize-py generates.
@@ -85,6 +131,9 @@ __all__ = [
     "log",
 ]
 
+#: The contract this SDK speaks.
+CONTRACT = "strata:plugin@0.2.0"
+
 #: Rows per JSON-lines chunk handed back to the host.
 OUTPUT_CHUNK_ROWS = 1 << 16
 
@@ -107,9 +156,67 @@ class BadInput(PluginError):
     kind = "bad-input"
 
 
+# --- column types ------------------------------------------------------------
+
+# The contract's data-type cases without a payload, by the SDK's type name.
+_TYPE_CASES = {
+    "bool": "Boolean",
+    "int8": "Int8",
+    "int16": "Int16",
+    "int32": "Int32",
+    "int64": "Int64",
+    "uint8": "Uint8",
+    "uint16": "Uint16",
+    "uint32": "Uint32",
+    "uint64": "Uint64",
+    "float32": "Float32",
+    "float64": "Float64",
+    "utf8": "Utf8",
+    "binary": "Binary",
+    "date32": "Date32",
+    "timestamp-us": "TimestampUs",
+    "timestamp-us-utc": "TimestampUsUtc",
+}
+_TYPE_NAMES = {case: name for name, case in _TYPE_CASES.items()}
+_DECIMAL = re.compile(r"decimal128\(\s*(\d+)\s*,\s*(-?\d+)\s*\)")
+
+
+def _parse_decimal_type(type_name):
+    """(precision, scale) of ``decimal128(P,S)``, or None."""
+    m = _DECIMAL.fullmatch(type_name)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _type_to_wit(type_name, types):
+    """The contract's data-type for a type name."""
+    name = type_name.strip() if isinstance(type_name, str) else type_name
+    if name == "boolean":
+        name = "bool"
+    case = _TYPE_CASES.get(name)
+    if case is not None:
+        return getattr(types, "DataType_" + case)()
+    dec = _parse_decimal_type(name) if isinstance(name, str) else None
+    if dec is not None:
+        return types.DataType_Decimal128(types.Decimal(dec[0], dec[1]))
+    raise PluginError(
+        f"unknown column type {type_name!r}: one of {', '.join(_TYPE_CASES)} or decimal128(P,S)"
+    )
+
+
+def _type_from_wit(data_type):
+    """The type name of one of the contract's data-types."""
+    case = type(data_type).__name__.removeprefix("DataType_")
+    if case == "Decimal128":
+        return f"decimal128({data_type.value.precision},{data_type.value.scale})"
+    try:
+        return _TYPE_NAMES[case]
+    except KeyError:
+        raise PluginError(f"the host sent an unknown column type {data_type!r}") from None
+
+
 class Field:
-    """One column: name, type (``int64``, ``utf8``, ``decimal128(12,2)``, …)
-    and whether it may be null."""
+    """One column: ``name``, ``type`` (``int64``, ``utf8``,
+    ``decimal128(12,2)``, …) and whether it may be null."""
 
     __slots__ = ("name", "type", "nullable")
 
@@ -117,6 +224,11 @@ class Field:
         self.name = name
         self.type = type
         self.nullable = nullable
+
+    @property
+    def decimal(self):
+        """``(precision, scale)`` of a decimal128 column, else None."""
+        return _parse_decimal_type(self.type) if isinstance(self.type, str) else None
 
     def __repr__(self):
         return f"Field({self.name!r}, {self.type!r}, nullable={self.nullable})"
@@ -128,15 +240,22 @@ class Field:
             other.nullable,
         )
 
+    __hash__ = None
+
 
 class Input:
-    """One input dataset: ``dataset`` (``layer/name``) and its ``fields``."""
+    """One input dataset: its ``index`` in ``ctx.inputs``, ``dataset``
+    (``layer/name``), ``fields`` (every column it has) and ``partitions``
+    (the ids of the partitions read, oldest first)."""
 
-    __slots__ = ("dataset", "fields")
-
-    def __init__(self, dataset, fields):
+    def __init__(self, dataset, fields, partitions=(), index=0):
+        self.index = index
         self.dataset = dataset
-        self.fields = fields
+        self.fields = list(fields)
+        self.partitions = list(partitions)
+        self.columns = None
+        self.ordered = True
+        self._declared = False
 
     def field(self, name):
         """The field called ``name``, or None."""
@@ -145,73 +264,139 @@ class Input:
                 return f
         return None
 
+    def read(self, columns=None, ordered=True):
+        """Says how this input is read (call it in ``open``; a second call
+        replaces the first). ``columns``: the columns to read (None: all);
+        ``ordered=False``: its partitions may come in any order. Returns the
+        fields read, in the input's column order."""
+        if columns is not None:
+            if isinstance(columns, str):
+                raise TypeError("read(columns=…) takes a list of column names, not one string")
+            wanted = []
+            for c in columns:
+                if c not in wanted:
+                    wanted.append(c)
+            if self.fields:
+                have = {f.name for f in self.fields}
+                for c in wanted:
+                    if c not in have:
+                        raise BadParams(
+                            f"input `{self.dataset}` has no column `{c}` "
+                            f"(it has: {', '.join(f.name for f in self.fields)})"
+                        )
+            columns = wanted
+        self.columns = columns
+        self.ordered = bool(ordered)
+        self._declared = True
+        return self.read_fields()
 
-class Params:
-    """The dataset's params from pipeline.toml. String values arrive as they
-    are; any other value (number, bool, list, table) as JSON text."""
+    def read_fields(self):
+        """The fields the batches of this input hold."""
+        if self.columns is None:
+            return list(self.fields)
+        keep = set(self.columns)
+        return [f for f in self.fields if f.name in keep]
 
-    def __init__(self, pairs):
-        self._pairs = list(pairs)
+    def __repr__(self):
+        return f"Input({self.dataset!r}, {len(self.fields)} fields, partitions={self.partitions!r})"
 
-    def get(self, key, default=None):
-        for k, v in self._pairs:
-            if k == key:
-                return v
-        return default
 
-    def require(self, key):
-        value = self.get(key)
+_TYPE_WORDS = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a table",
+}
+
+
+def _describe_type(t):
+    if isinstance(t, tuple):
+        return " or ".join(_describe_type(x) for x in t)
+    return _TYPE_WORDS.get(t, f"a {getattr(t, '__name__', t)}")
+
+
+def _has_type(value, t):
+    if isinstance(t, tuple):
+        return any(_has_type(value, x) for x in t)
+    if t is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if t is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, t)
+
+
+class Params(dict):
+    """The dataset's params from pipeline.toml: a dict of JSON values
+    (``3`` and ``"3"`` stay apart), with helpers that fail the partition
+    with ``bad-params`` naming the key."""
+
+    def get(self, key, default=None, type=None):
+        """The value of ``key``, or ``default`` if unset (or null). With
+        ``type`` (``str``, ``int``, ``float``, ``bool``, ``list``, ``dict``
+        or a tuple of them), a value of another type is BadParams; ``float``
+        takes integers too and gives a float."""
+        value = super().get(key)
+        if value is None:
+            return default
+        if type is not None:
+            if not _has_type(value, type):
+                raise BadParams(
+                    f"param `{key}` must be {_describe_type(type)}, not {json.dumps(value)}"
+                )
+            if type is float and not isinstance(value, float):
+                value = float(value)
+        return value
+
+    def require(self, key, type=None):
+        """The value of ``key``; BadParams if it is unset (or of another
+        ``type``, as for :meth:`get`)."""
+        value = self.get(key, None, type)
         if value is None:
             raise BadParams(f"missing required param `{key}`")
         return value
 
-    def json(self, key, default=None):
-        """The value parsed as JSON, or ``default`` if unset."""
-        value = self.get(key)
-        if value is None:
-            return default
-        try:
-            return json.loads(value)
-        except ValueError as e:
-            raise BadParams(f"param `{key}`: {e} in `{value}`") from None
-
     def list(self, key):
-        """A list of strings: a JSON array (``["a", "b"]``) or comma-separated
-        text (``a, b``); items trimmed, empty ones dropped."""
-        value = self.get(key)
+        """A list of strings: a list (``["a", "b"]``) or one comma-separated
+        string (``"a, b"``); items trimmed, empty ones dropped; ``[]`` if
+        unset."""
+        value = super().get(key)
         if value is None:
             return []
-        if value.lstrip().startswith("["):
-            try:
-                items = json.loads(value)
-            except ValueError as e:
-                raise BadParams(
-                    f"param `{key}` must be a list of strings (a JSON array or comma-separated): {e}"
-                ) from None
-            if not all(isinstance(i, str) for i in items):
-                raise BadParams(f"param `{key}` must be a list of strings")
-        else:
+        if isinstance(value, str):
             items = value.split(",")
+        elif isinstance(value, builtins.list) and all(isinstance(i, str) for i in value):
+            items = value
+        else:
+            raise BadParams(
+                f"param `{key}` must be a list of strings (or one comma-separated string), "
+                f"not {json.dumps(value)}"
+            )
         return [i.strip() for i in items if i.strip()]
 
     def flag(self, key, default=None):
-        value = self.get(key)
-        if value is None:
-            return default
-        if value.strip() in ("true", "false"):
-            return value.strip() == "true"
-        raise BadParams(f"param `{key}` must be true or false, not `{value}`")
+        """A bool param: true or false."""
+        return self.get(key, default, bool)
 
     def check_known(self, known):
         """BadParams for any key not in ``known``: catches typos."""
-        for k, _ in self._pairs:
+        for k in self:
             if k not in known:
-                raise BadParams(
-                    f"unknown param `{k}`; this plugin takes: {', '.join(known)}"
-                )
+                raise BadParams(f"unknown param `{k}`; this plugin takes: {', '.join(known)}")
 
-    def items(self):
-        return list(self._pairs)
+    @classmethod
+    def parse(cls, text):
+        """Params from the contract's JSON object text."""
+        if not text or not text.strip():
+            return cls()
+        try:
+            value = json.loads(text)
+        except ValueError as e:
+            raise BadParams(f"the params are not JSON: {e}") from None
+        if not isinstance(value, dict):
+            raise BadParams(f"the params must be a JSON object, not {text!r}")
+        return cls(value)
 
 
 class Context:
@@ -222,8 +407,10 @@ class Context:
         self.partition = partition
         self.period_start = period_start
         self.period_end = period_end
-        self.params = params
+        self.params = params if isinstance(params, Params) else Params(params or {})
         self.inputs = inputs
+        for i, inp in enumerate(inputs):
+            inp.index = i
 
 
 class Plugin:
@@ -237,12 +424,13 @@ class Plugin:
         """Begin a partition; return the output schema (a list of Field)."""
         raise NotImplementedError("a plugin must implement open() and return its output fields")
 
-    def process(self, input, rows):
-        """One batch of rows of input number ``input``; return output rows."""
+    def process(self, input, partition, rows):
+        """One batch of rows of input number ``input``, from its partition
+        ``partition``; return output rows."""
         return None
 
     def finish(self):
-        """No more input; return the remaining output rows."""
+        """No more input; return (or yield) the remaining output rows."""
         return None
 
 
@@ -251,13 +439,17 @@ def log(message, level="info"):
     if _host is None:
         sys.__stderr__.write(f"[{level}] {message}\n")
         return
+    _log_to(_host, _types, message, level)
+
+
+def _log_to(host, types, message, level):
     levels = {
-        "debug": _types.LogLevel.DEBUG,
-        "info": _types.LogLevel.INFO,
-        "warn": _types.LogLevel.WARN,
-        "error": _types.LogLevel.ERROR,
+        "debug": types.LogLevel.DEBUG,
+        "info": types.LogLevel.INFO,
+        "warn": types.LogLevel.WARN,
+        "error": types.LogLevel.ERROR,
     }
-    _host.log(levels.get(level, _types.LogLevel.INFO), str(message))
+    host.log(levels.get(level, types.LogLevel.INFO), str(message))
 
 
 class _LogStream:
@@ -340,30 +532,111 @@ def _decode(batch, readers):
     return rows
 
 
-def _encode(rows):
-    if rows is None:
+_dumps = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_default
+).encode
+
+
+class _Output:
+    """Output rows to JSON-lines chunks, counting rows across calls so an
+    error names the output row."""
+
+    def __init__(self):
+        self.rows = 0
+
+    def encode(self, rows):
+        chunks = []
+        for start in range(0, len(rows), OUTPUT_CHUNK_ROWS):
+            lines = []
+            for row in rows[start : start + OUTPUT_CHUNK_ROWS]:
+                self.rows += 1
+                if not isinstance(row, dict):
+                    raise TypeError(f"output row {self.rows} is a {type(row).__name__}, not a dict")
+                lines.append(_dumps(row))
+            chunks.append(("\n".join(lines) + "\n").encode("utf-8"))
+        return chunks
+
+
+def _is_rows(value):
+    return isinstance(value, (list, tuple))
+
+
+def _items(result, what):
+    """What ``process`` or ``finish`` returned, as an iterator of rows and
+    lists of rows, or a list of rows when it returned one."""
+    if result is None:
         return []
-    if isinstance(rows, dict):
-        raise TypeError("return a list of rows (dicts), not one dict")
-    rows = list(rows)
-    dumps = json.JSONEncoder(
-        ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_default
-    ).encode
-    chunks = []
-    for start in range(0, len(rows), OUTPUT_CHUNK_ROWS):
-        lines = []
-        for i, row in enumerate(rows[start : start + OUTPUT_CHUNK_ROWS], start + 1):
-            if not isinstance(row, dict):
-                raise TypeError(f"output row {i} is a {type(row).__name__}, not a dict")
-            lines.append(dumps(row))
-        chunks.append(("\n".join(lines) + "\n").encode("utf-8"))
-    return chunks
+    if isinstance(result, dict):
+        raise TypeError(f"{what}() returned one dict: return a list of rows (dicts)")
+    if _is_rows(result):
+        return result
+    try:
+        return iter(result)
+    except TypeError:
+        raise TypeError(
+            f"{what}() returned a {type(result).__name__}: return a list of rows (dicts), "
+            "None, or yield rows"
+        ) from None
+
+
+class _Drain:
+    """Hands ``finish``'s output to the host across calls: a list at once,
+    a generator a chunk (up to OUTPUT_CHUNK_ROWS rows, or one yielded list)
+    at a time; an empty list when there is no more."""
+
+    def __init__(self, result, output):
+        self.output = output
+        items = _items(result, "finish")
+        if _is_rows(items):
+            self.whole = items
+            self.iterator = None
+        else:
+            self.whole = None
+            self.iterator = items
+
+    def next(self):
+        if self.whole is not None:
+            rows, self.whole = self.whole, []
+            return self.output.encode(rows)
+        if self.iterator is None:
+            return []
+        pending = []
+        for item in self.iterator:
+            if isinstance(item, dict):
+                pending.append(item)
+                if len(pending) >= OUTPUT_CHUNK_ROWS:
+                    return self.output.encode(pending)
+            elif _is_rows(item):
+                if item:
+                    return self.output.encode(pending + list(item))
+            elif item is not None:
+                raise TypeError(
+                    f"finish() yielded a {type(item).__name__}: yield rows (dicts) or lists of rows"
+                )
+        self.iterator = None
+        return self.output.encode(pending)
+
+
+def _collect(result, what):
+    """Every row ``process`` returned or yielded."""
+    items = _items(result, what)
+    if _is_rows(items):
+        return items
+    rows = []
+    for item in items:
+        if isinstance(item, dict):
+            rows.append(item)
+        elif _is_rows(item):
+            rows.extend(item)
+        elif item is not None:
+            raise TypeError(f"{what}() yielded a {type(item).__name__}: yield rows (dicts) or lists of rows")
+    return rows
 
 
 # --- the export -------------------------------------------------------------
 
 
-def _failure(e):
+def _failure(e, types):
     """The contract's plugin-error for an exception."""
     if isinstance(e, PluginError):
         message = str(e)
@@ -380,13 +653,13 @@ def _failure(e):
             where = f" (at {code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno} in {code.co_name})"
         message = f"{type(e).__name__}: {e}{where}"
         kind = "failed"
-    if _types is None:
+    if types is None:
         return Err((kind, message))
     if kind == "bad-params":
-        return Err(_types.PluginError_BadParams(message))
+        return Err(types.PluginError_BadParams(message))
     if kind == "bad-input":
-        return Err(_types.PluginError_BadInput(message))
-    return Err(_types.PluginError_Failed(message))
+        return Err(types.PluginError_BadInput(message))
+    return Err(types.PluginError_Failed(message))
 
 
 def _to_field(f):
@@ -399,9 +672,41 @@ def _to_field(f):
     raise TypeError(f"an output field must be a Field, a dict or a tuple, not {f!r}")
 
 
-def export(plugin_class):
-    """The class componentize-py exports for ``plugin_class``: assign it to
-    ``Transform`` at the top level of the app module."""
+def _context(context, types):
+    """The SDK's Context for the contract's partition-context."""
+    return Context(
+        context.dataset,
+        context.partition,
+        context.period_start,
+        context.period_end,
+        Params.parse(context.params),
+        [
+            Input(
+                i.dataset,
+                [Field(f.name, _type_from_wit(f.data_type), f.nullable) for f in i.fields],
+                i.partitions,
+                n,
+            )
+            for n, i in enumerate(context.inputs)
+        ],
+    )
+
+
+def _plan(ctx, fields, types):
+    """The contract's plan: the output schema and how each input is read."""
+    output = [
+        types.Field(str(f.name), _type_to_wit(f.type, types), bool(f.nullable))
+        for f in map(_to_field, fields)
+    ]
+    inputs = []
+    if any(i._declared for i in ctx.inputs):
+        inputs = [types.InputPlan(i.columns, i.ordered) for i in ctx.inputs]
+    return types.Plan(output, inputs)
+
+
+def _export(plugin_class, types):
+    """The Transform class for ``plugin_class`` over the given bindings
+    (the generated ``wit_world.imports.types``)."""
 
     state = {}
 
@@ -411,59 +716,69 @@ def export(plugin_class):
         except Err:
             raise
         except BaseException as e:  # noqa: BLE001 - every failure is the author's message
-            raise _failure(e) from None
+            raise _failure(e, types) from None
 
     class Transform:
         def describe(self):
-            return _types.PluginInfo(
+            return types.PluginInfo(
                 str(plugin_class.name),
                 str(plugin_class.version),
                 str(plugin_class.description),
-                _types.DataFormat.JSON_LINES,
+                types.DataFormat.JSON_LINES,
             )
 
         def open(self, context):
             def call():
-                ctx = Context(
-                    context.dataset,
-                    context.partition,
-                    context.period_start,
-                    context.period_end,
-                    Params(context.params),
-                    [
-                        Input(i.dataset, [Field(f.name, f.data_type, f.nullable) for f in i.fields])
-                        for i in context.inputs
-                    ],
-                )
-                state["readers"] = [
-                    [(f.name, r) for f in i.fields if (r := _reader(f.type)) is not None]
-                    for i in ctx.inputs
-                ]
+                ctx = _context(context, types)
                 plugin = plugin_class()
+                plugin.ctx = ctx
                 fields = plugin.open(ctx)
                 if fields is None:
-                    raise PluginError(
-                        "open() returned no output schema: return a list of Field"
-                    )
-                state["plugin"] = plugin
-                return [
-                    _types.Field(f.name, f.type, bool(f.nullable))
-                    for f in map(_to_field, fields)
+                    raise PluginError("open() returned no output schema: return a list of Field")
+                plan = _plan(ctx, fields, types)
+                state["ctx"] = ctx
+                state["readers"] = [
+                    [(f.name, r) for f in i.read_fields() if (r := _reader(f.type)) is not None]
+                    for i in ctx.inputs
                 ]
+                state["plugin"] = plugin
+                state["output"] = _Output()
+                return plan
 
             return run(call)
 
-        def process(self, input, batch):
+        def process(self, input, partition, batch):
             def call():
-                readers = state["readers"][input] if input < len(state["readers"]) else []
-                rows = _decode(batch, readers)
-                return _encode(state["plugin"].process(input, rows))
+                inputs = state["ctx"].inputs
+                if input >= len(inputs):
+                    raise PluginError(f"a batch of input {input}, but there are {len(inputs)} inputs")
+                partitions = inputs[input].partitions
+                if partition >= len(partitions):
+                    raise PluginError(
+                        f"a batch of partition {partition} of input `{inputs[input].dataset}`, "
+                        f"which reads {len(partitions)} partitions"
+                    )
+                rows = _decode(batch, state["readers"][input])
+                out = state["plugin"].process(input, partitions[partition], rows)
+                return state["output"].encode(_collect(out, "process"))
 
             return run(call)
 
         def finish(self):
-            return run(lambda: _encode(state["plugin"].finish()))
+            def call():
+                drain = state.get("drain")
+                if drain is None:
+                    drain = state["drain"] = _Drain(state["plugin"].finish(), state["output"])
+                return drain.next()
+
+            return run(call)
 
     Transform.__name__ = "Transform"
     Transform.__qualname__ = "Transform"
     return Transform
+
+
+def export(plugin_class):
+    """The class componentize-py exports for ``plugin_class``: assign it to
+    ``Transform`` at the top level of the app module."""
+    return _export(plugin_class, _types)

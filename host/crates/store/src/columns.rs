@@ -193,9 +193,11 @@ mod tests {
             ("id", Arc::new(Int64Array::from_iter_values(0..n)) as _),
             (
                 "note",
-                Arc::new(StringArray::from_iter_values(
-                    (0..n).map(|i| format!("a long and rather unique note {i:>40}")),
-                )) as _,
+                Arc::new(StringArray::from_iter_values((0..n).map(|i| {
+                    // Hex of scrambled numbers: it does not compress away.
+                    let h = |k: i64| (k as u64 ^ 0x5bd1e995).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                    format!("{:016x}{:016x}{:016x}", h(i), h(i + n), h(i + 2 * n))
+                }))) as _,
             ),
             (
                 "qty",

@@ -222,7 +222,7 @@ fn build_python(dir: &Path, module: &str, out: &Path) -> Result<()> {
         .prefix("strata-build-")
         .tempdir()
         .context("creating a scratch folder for componentize-py")?;
-    let wit = embedded_or(dir, "wit", "strata.wit", templates::WIT_V0_1, tmp.path())?;
+    let wit = embedded_or(dir, "wit", "strata.wit", templates::WIT, tmp.path())?;
     let mut cmd = Command::new("componentize-py");
     cmd.current_dir(dir)
         .arg("-d")

@@ -10,9 +10,6 @@ use super::{Lang, Layer, rust_sdk};
 
 /// The plugin contract (the newest, which the Rust SDK speaks).
 pub(super) const WIT: &str = include_str!("../../../../wit/strata.wit");
-/// Contract 0.1, which the Python and JavaScript SDKs speak until they move
-/// to 0.2: their scaffolds and builds carry this one.
-pub(super) const WIT_V0_1: &str = include_str!("../../../../wit/v0.1/strata.wit");
 /// The Python SDK.
 pub(super) const PYTHON_SDK: &str = include_str!("../../../../plugins/python/sdk/strata_plugin.py");
 /// The JavaScript SDK and build script.
@@ -83,13 +80,13 @@ pub(super) fn files(spec: &Spec) -> Result<Vec<(String, String)>> {
         }
         Lang::Python => {
             files.push(("strata_plugin.py".into(), PYTHON_SDK.into()));
-            files.push(("wit/strata.wit".into(), WIT_V0_1.into()));
+            files.push(("wit/strata.wit".into(), WIT.into()));
             files.push((".gitignore".into(), "/build\n__pycache__/\n".into()));
         }
         Lang::Js => {
             files.push(("strata-plugin.js".into(), JS_SDK.into()));
             files.push(("build.mjs".into(), JS_BUILD.into()));
-            files.push(("wit/strata.wit".into(), WIT_V0_1.into()));
+            files.push(("wit/strata.wit".into(), WIT.into()));
             files.push(("package.json".into(), js_package(name, &snake)));
             files.push(("package-lock.json".into(), js_lock(name)?));
             files.push((".gitignore".into(), "/build\nnode_modules/\n".into()));
@@ -543,7 +540,7 @@ class {{class}}(sp.Plugin):
             sp.Field("file", "utf8", False),
         ]
 
-    def process(self, input, rows):
+    def process(self, input, partition, rows):
         out = []
         for row in rows:  # one row per raw file: file (str), body (bytes)
             try:
@@ -575,14 +572,14 @@ class {{class}}(sp.Plugin):
 
     def open(self, ctx):
         ctx.params.check_known(["key"])
-        self.key = ctx.params.get("key", "id")
+        self.key = ctx.params.get("key", "id", str)  # params are JSON values: a str here
         fields = ctx.inputs[0].fields
         if ctx.inputs[0].field(self.key) is None:
             raise sp.BadParams(f"param `key`: the input has no column `{self.key}`")
         self.strings = [f.name for f in fields if f.type == "utf8"]
         return fields  # the output has the input's columns
 
-    def process(self, input, rows):
+    def process(self, input, partition, rows):
         out = []
         for row in rows:
             if row.get(self.key) is None:
@@ -611,21 +608,24 @@ class {{class}}(sp.Plugin):
 
     def open(self, ctx):
         ctx.params.check_known(["group_by"])
-        self.column = ctx.params.get("group_by", "customer")
+        self.column = ctx.params.get("group_by", "customer", str)
         field = ctx.inputs[0].field(self.column)
         if field is None or field.type != "utf8":
             raise sp.BadParams(f"param `group_by`: `{self.column}` is not a string column of the input")
+        # Only this column is read; its partitions (a window, say) in any order.
+        ctx.inputs[0].read(columns=[self.column], ordered=False)
         self.counts = {}
         return [sp.Field(self.column, "utf8", True), sp.Field("rows", "int64", False)]
 
-    def process(self, input, rows):
+    def process(self, input, partition, rows):
         for row in rows:
             value = row.get(self.column)
             self.counts[value] = self.counts.get(value, 0) + 1
 
     def finish(self):
-        values = sorted(self.counts, key=lambda v: (v is not None, v or ""))
-        return [{self.column: v, "rows": self.counts[v]} for v in values]
+        # Yielded rows go to the host a chunk at a time (returning a list works too).
+        for value in sorted(self.counts, key=lambda v: (v is not None, v or "")):
+            yield {self.column: value, "rows": self.counts[value]}
 
 
 Transform = sp.export({{class}})
@@ -656,7 +656,7 @@ class {{class}} extends Plugin {
     ];
   }
 
-  process(_input, rows) {
+  process(_input, _partition, rows) {
     const out = [];
     for (const row of rows) {
       // One row per raw file: file (string), body (Uint8Array).
@@ -690,7 +690,7 @@ class {{class}} extends Plugin {
 
   open(ctx) {
     ctx.params.checkKnown(["key"]);
-    this.key = ctx.params.get("key", "id");
+    this.key = ctx.params.get("key", "id", "string"); // params are JSON values: a string here
     const fields = ctx.inputs[0].fields;
     if (!fields.some((f) => f.name === this.key)) {
       throw new BadParams(`param \`key\`: the input has no column \`${this.key}\``);
@@ -699,7 +699,7 @@ class {{class}} extends Plugin {
     return fields; // the output has the input's columns
   }
 
-  process(_input, rows) {
+  process(_input, _partition, rows) {
     const out = [];
     for (const row of rows) {
       if (row[this.key] == null) continue;
@@ -726,11 +726,13 @@ class {{class}} extends Plugin {
 
   open(ctx) {
     ctx.params.checkKnown(["group_by"]);
-    this.column = ctx.params.get("group_by", "customer");
-    const field = ctx.inputs[0].fields.find((f) => f.name === this.column);
+    this.column = ctx.params.get("group_by", "customer", "string");
+    const field = ctx.inputs[0].field(this.column);
     if (field === undefined || field.type !== "utf8") {
       throw new BadParams(`param \`group_by\`: \`${this.column}\` is not a string column of the input`);
     }
+    // Only this column is read; its partitions (a window, say) in any order.
+    ctx.inputs[0].read({ columns: [this.column], ordered: false });
     this.counts = new Map();
     return [
       { name: this.column, type: "utf8", nullable: true },
@@ -738,18 +740,19 @@ class {{class}} extends Plugin {
     ];
   }
 
-  process(_input, rows) {
+  process(_input, _partition, rows) {
     for (const row of rows) {
       const value = row[this.column] ?? null;
       this.counts.set(value, (this.counts.get(value) ?? 0) + 1);
     }
   }
 
-  finish() {
+  // Yielded rows go to the host a chunk at a time (returning an array works too).
+  *finish() {
     const values = [...this.counts.keys()].sort((a, b) =>
       a === null ? -1 : b === null ? 1 : a < b ? -1 : a > b ? 1 : 0,
     );
-    return values.map((v) => ({ [this.column]: v, rows: this.counts.get(v) }));
+    for (const v of values) yield { [this.column]: v, rows: this.counts.get(v) };
   }
 }
 

@@ -16,7 +16,7 @@ class ArrowPassthrough extends Plugin {
     this.rows = 0;
   }
 
-  process(_input, table) {
+  process(_input, _partition, table) {
     this.rows += table.numRows;
     return table;
   }

@@ -17,7 +17,7 @@ class Misbehave extends Plugin {
   };
 
   open(ctx) {
-    this.mode = ctx.params.get("mode", "throw");
+    this.mode = ctx.params.get("mode", "throw", "string");
     if (this.mode === "bad-params") throw new BadParams("param `mode` is bad on purpose");
     return [{ name: "n", type: "int64", nullable: false }];
   }

@@ -24,16 +24,18 @@ class NotBlank(sp.Plugin):
     description = "A check: rows whose string column is null, empty or blank are violations"
 
     def open(self, ctx):
-        self.column = ctx.params.get("column")
+        self.column = ctx.params.get("column", None, str)
         if not self.column:
             raise sp.BadParams("param `column` is required: the string column to check")
-        self.key = ctx.params.get("key")
+        self.key = ctx.params.get("key", None, str)
+        # Only the checked column and the key are read.
+        ctx.inputs[0].read(columns=[self.column] + ([self.key] if self.key else []))
         fields = [sp.Field("value", "utf8", True)]
         if self.key:
             fields.insert(0, sp.Field(self.key, "utf8", True))
         return fields
 
-    def process(self, input, rows):
+    def process(self, input, partition, rows):
         out = []
         for row in rows:
             value = row.get(self.column)
@@ -44,9 +46,6 @@ class NotBlank(sp.Plugin):
                     violation[self.key] = None if key is None else str(key)
                 out.append(violation)
         return out
-
-    def finish(self):
-        return None
 
 
 Transform = sp.export(NotBlank)

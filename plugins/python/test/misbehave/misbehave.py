@@ -16,12 +16,12 @@ class Misbehave(sp.Plugin):
     description = "Fails on purpose (mode: raise, bad-line, bad-params)"
 
     def open(self, ctx):
-        self.mode = ctx.params.get("mode", "raise")
+        self.mode = ctx.params.get("mode", "raise", str)
         if self.mode == "bad-params":
             raise sp.BadParams("param `mode` is bad on purpose")
         return [sp.Field("n", "int64", False)]
 
-    def process(self, input, rows):
+    def process(self, input, partition, rows):
         if self.mode == "raise":
             raise ValueError("python plugin failed on purpose")
         return None
