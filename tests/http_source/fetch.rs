@@ -173,21 +173,3 @@ fn requests_in_flight_stay_within_the_concurrency_limit() {
     let max = api.state.lock().unwrap().max_in_flight;
     assert!((1..=2).contains(&max), "{max} requests at once");
 }
-
-#[test]
-fn an_http_source_keeps_its_concurrency_whatever_the_jobs() {
-    // A period's pages come one after another, so periods fetched one at a
-    // time (`--jobs 1`) would leave the source's concurrency unused.
-    let api = Api::start();
-    api.state.lock().unwrap().delay = Some(Duration::from_millis(500));
-    let ws = workspace();
-    ws.write_config(&config(
-        8,
-        &archive_source(&api, "concurrency = 4\nrate_limit = 1000"),
-        false,
-    ));
-    run(&ws, &["--jobs", "1"], &[]).assert_ok();
-    assert_eq!(api.total(), 8);
-    let max = api.state.lock().unwrap().max_in_flight;
-    assert!((2..=4).contains(&max), "{max} requests at once");
-}

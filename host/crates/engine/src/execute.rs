@@ -128,9 +128,6 @@ struct SourceJob {
     source: Arc<dyn Source>,
     identity: serde_json::Value,
     kind: &'static str,
-    /// Requests the source keeps in flight across periods, if it waits on
-    /// a server.
-    requests_in_flight: Option<usize>,
 }
 
 #[derive(Clone)]
@@ -171,7 +168,6 @@ impl DatasetJob {
                     source,
                     identity: spec.identity(),
                     kind: spec.kind(),
-                    requests_in_flight: spec.requests_in_flight(),
                 }),
                 Err(e) => JobKind::Broken(Failure::new(
                     FailureKind::Source,
@@ -223,21 +219,6 @@ impl DatasetJob {
     /// What the run's partitions read from their inputs.
     pub(crate) fn inputs_read(&self) -> Option<InputsRead> {
         matches!(self.kind, JobKind::Plugin { .. }).then(|| self.shared_inputs.report())
-    }
-
-    /// Partitions computed at once: `jobs`, or for a source that waits on
-    /// a server as many as it keeps requests in flight (a period's pages
-    /// are fetched one after another, so fewer periods at once would leave
-    /// its concurrency unused).
-    pub(crate) fn partitions_at_once(&self, jobs: usize) -> usize {
-        let jobs = jobs.max(1);
-        match &self.kind {
-            JobKind::Source(SourceJob {
-                requests_in_flight: Some(n),
-                ..
-            }) => jobs.max(*n),
-            _ => jobs,
-        }
     }
 
     /// How many earlier partitions' row counts the checks need.

@@ -250,7 +250,7 @@ pub async fn run(
                         )
                     }
                 })
-                .buffer_unordered(job.partitions_at_once(options.jobs))
+                .buffer_unordered(options.jobs.max(1))
                 .collect()
                 .await;
             bar.finish_and_clear();

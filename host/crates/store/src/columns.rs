@@ -240,7 +240,11 @@ mod tests {
                 .collect()
         });
         assert_eq!(names, vec![entry.path.clone()]);
-        let bytes = runtime.block_on(store.inner.get(&folder.child(entry.path.as_str())));
+        let bytes = runtime.block_on(store.inner.get(&Store::file_path(
+            &DatasetId::parse("silver/orders").unwrap(),
+            "date=2026-01-01",
+            &entry.path,
+        )));
         let bytes = runtime.block_on(bytes.unwrap().bytes()).unwrap();
         assert_eq!(bytes.len() as u64, entry.size);
         assert_eq!(strata_core::manifest::sha256_hex(&bytes), entry.sha256);

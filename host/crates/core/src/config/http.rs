@@ -71,8 +71,7 @@ pub struct HttpSpec {
     /// fails the request instead. Default `"60s"`.
     #[serde(default = "defaults::max_backoff")]
     pub max_backoff: Dur,
-    /// Requests in flight at once, across all partitions of the dataset;
-    /// its periods are fetched this many at once whatever `--jobs` says.
+    /// Requests in flight at once, across all partitions of the dataset.
     /// Default 4.
     #[serde(default = "defaults::concurrency")]
     pub concurrency: usize,

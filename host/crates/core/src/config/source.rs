@@ -45,15 +45,6 @@ impl SourceSpec {
         }
     }
 
-    /// Requests it keeps in flight across a dataset's periods; none for
-    /// files, which are read, not waited for.
-    pub fn requests_in_flight(&self) -> Option<usize> {
-        match self {
-            SourceSpec::Files(_) => None,
-            SourceSpec::Http(spec) => Some(spec.concurrency),
-        }
-    }
-
     /// What identifies this source in a raw manifest's key: its settings,
     /// without anything secret.
     pub fn identity(&self) -> serde_json::Value {
