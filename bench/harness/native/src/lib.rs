@@ -2,13 +2,14 @@
 //! prepare`, and prints its throughput as one JSON line.
 //!
 //! A case is a folder: `params.json` (`{"input": "raw/transactions",
-//! "params": [[key, value], …]}`) and one sub-folder per partition holding
+//! "params": {…}}`, the dataset's params as one JSON object) and one sub-folder per partition holding
 //! `b0000.arrow`, `b0001.arrow`, … (each an Arrow IPC stream of one batch),
 //! exactly the batches the host hands the plugin.
 //!
 //! Two ways, timed separately:
-//! - `direct`: `Transform::open`/`process`/`finish` on record batches, the
-//!   plugin's logic alone;
+//! - `direct`: `Transform::open`/`process`/`finish`/`drain` on record
+//!   batches cut to the plugin's plan (its columns, as the host reads
+//!   them), the plugin's logic alone;
 //! - `ipc`: through the SDK's adapter with the IPC encoding on both sides,
 //!   the work the wasm boundary also does, minus WebAssembly.
 //!
@@ -23,7 +24,7 @@ use strata_sdk::{Context, Input, Params, Transform, TransformAdapter, ipc};
 
 struct Case {
     input: String,
-    params: Vec<(String, String)>,
+    params: serde_json::Map<String, serde_json::Value>,
     partitions: Vec<(String, Vec<RecordBatch>)>,
 }
 
@@ -32,16 +33,9 @@ fn load(dir: &Path) -> Case {
         serde_json::from_slice(&std::fs::read(dir.join("params.json")).expect("params.json"))
             .expect("params.json is JSON");
     let params = meta["params"]
-        .as_array()
-        .expect("params")
-        .iter()
-        .map(|kv| {
-            (
-                kv[0].as_str().unwrap().to_owned(),
-                kv[1].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+        .as_object()
+        .expect("params: the dataset's params, a JSON object")
+        .clone();
     let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("case dir")
         .map(|e| e.unwrap().path())
@@ -80,6 +74,7 @@ fn context(case: &Case, partition: &str, batches: &[RecordBatch]) -> Context {
         inputs: vec![Input {
             dataset: case.input.clone(),
             schema: batches[0].schema(),
+            partitions: vec![partition.into()],
         }],
     }
 }
@@ -88,18 +83,41 @@ fn context(case: &Case, partition: &str, batches: &[RecordBatch]) -> Context {
 fn direct<T: Transform>(case: &Case) -> (usize, usize) {
     let (mut rows_in, mut rows_out) = (0, 0);
     for (partition, batches) in &case.partitions {
-        let mut t = T::open(&context(case, partition, batches)).expect("open");
+        let ctx = context(case, partition, batches);
+        let mut t = T::open(&ctx).expect("open");
+        let columns = t
+            .plan(&ctx)
+            .inputs()
+            .first()
+            .and_then(|p| p.columns.clone());
         for b in batches {
             rows_in += b.num_rows();
-            for o in t.process(0, b.clone()).expect("process") {
+            let b = match &columns {
+                Some(names) => project(b, names),
+                None => b.clone(),
+            };
+            for o in t.process(0, 0, b).expect("process") {
                 rows_out += o.num_rows();
             }
         }
         for o in t.finish().expect("finish") {
             rows_out += o.num_rows();
         }
+        while let Some(o) = t.drain().expect("drain") {
+            rows_out += o.num_rows();
+        }
     }
     (rows_in, rows_out)
+}
+
+/// `batch`'s columns named in `names`, in the batch's order (what the host
+/// hands a plugin whose plan names them).
+fn project(batch: &RecordBatch, names: &[String]) -> RecordBatch {
+    let schema = batch.schema();
+    let keep: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| names.contains(schema.field(i).name()))
+        .collect();
+    batch.project(&keep).expect("projection")
 }
 
 /// The same through IPC bytes on both sides, as the host and the SDK do it.
@@ -114,12 +132,23 @@ fn through_ipc<T: Transform>(case: &Case) -> (usize, usize) {
     };
     for (partition, batches) in &case.partitions {
         let mut t = TransformAdapter::<T>::open(context(case, partition, batches)).expect("open");
+        let columns = t.plan().inputs().first().and_then(|p| p.columns.clone());
         for b in batches {
             rows_in += b.num_rows();
-            let bytes = ipc::encode(b).expect("encode input");
-            count(t.process(0, bytes).expect("process"));
+            let b = match &columns {
+                Some(names) => project(b, names),
+                None => b.clone(),
+            };
+            let bytes = ipc::encode(&b).expect("encode input");
+            count(t.process(0, 0, bytes).expect("process"));
         }
-        count(t.finish().expect("finish"));
+        loop {
+            let out = t.finish().expect("finish");
+            if out.is_empty() {
+                break;
+            }
+            count(out);
+        }
     }
     (rows_in, rows_out)
 }
