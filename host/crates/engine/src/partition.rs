@@ -390,12 +390,11 @@ impl Output<'_> {
         ))
     }
 
-    /// Gives up what was written: the partition failed.
+    /// Gives up what was written, without writing the file's footer: the
+    /// partition failed.
     fn discard(self) {
-        if let Some(sink) = self.sink
-            && let Ok((file, _)) = sink.finish()
-        {
-            file.discard();
+        if let Some(mut sink) = self.sink {
+            sink.output_mut().discard();
         }
     }
 }

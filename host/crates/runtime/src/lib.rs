@@ -10,6 +10,8 @@
 //! three). The runtime runs a plugin; it never decides what is stale or
 //! where output goes (that is the planner's and the store's business).
 
+#[macro_use]
+mod both_worlds;
 mod cache;
 mod capabilities;
 mod contract;

@@ -7,8 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::guest::Opened;
-use crate::sandbox::{LogLevel, SandboxState};
-use crate::{DataFormat, InputPlan, PartitionContext, RunError, schema};
+use crate::{InputPlan, PartitionContext, schema};
 
 wasmtime::component::bindgen!({
     path: "../../../wit/v0.1/strata.wit",
@@ -75,34 +74,7 @@ pub(crate) fn plan(declared: Option<Vec<wit::Field>>, inputs: usize) -> Opened {
     }
 }
 
-pub(crate) fn format(format: wit::DataFormat) -> DataFormat {
-    match format {
-        wit::DataFormat::ArrowIpc => DataFormat::ArrowIpc,
-        wit::DataFormat::JsonLines => DataFormat::JsonLines,
-    }
-}
-
-pub(crate) fn error(error: wit::PluginError) -> RunError {
-    match error {
-        wit::PluginError::BadParams(m) => RunError::BadParams(m),
-        wit::PluginError::BadInput(m) => RunError::BadInput(m),
-        wit::PluginError::Failed(m) => RunError::Failed(m),
-    }
-}
-
-impl wit::Host for SandboxState {}
-
-impl strata::plugin::host::Host for SandboxState {
-    fn log(&mut self, level: wit::LogLevel, message: String) {
-        let level = match level {
-            wit::LogLevel::Debug => LogLevel::Debug,
-            wit::LogLevel::Info => LogLevel::Info,
-            wit::LogLevel::Warn => LogLevel::Warn,
-            wit::LogLevel::Error => LogLevel::Error,
-        };
-        self.log.write(level, &message);
-    }
-}
+shared_with_every_contract!();
 
 #[cfg(test)]
 mod tests {

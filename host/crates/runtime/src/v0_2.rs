@@ -5,8 +5,7 @@
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 
 use crate::guest::Opened;
-use crate::sandbox::{LogLevel, SandboxState};
-use crate::{DataFormat, InputPlan, PartitionContext, RunError, schema};
+use crate::{InputPlan, PartitionContext, RunError, schema};
 
 wasmtime::component::bindgen!({
     path: "../../../wit/strata.wit",
@@ -138,34 +137,7 @@ pub(crate) fn plan(plan: wit::Plan) -> Opened {
     }
 }
 
-pub(crate) fn format(format: wit::DataFormat) -> DataFormat {
-    match format {
-        wit::DataFormat::ArrowIpc => DataFormat::ArrowIpc,
-        wit::DataFormat::JsonLines => DataFormat::JsonLines,
-    }
-}
-
-pub(crate) fn error(error: wit::PluginError) -> RunError {
-    match error {
-        wit::PluginError::BadParams(m) => RunError::BadParams(m),
-        wit::PluginError::BadInput(m) => RunError::BadInput(m),
-        wit::PluginError::Failed(m) => RunError::Failed(m),
-    }
-}
-
-impl wit::Host for SandboxState {}
-
-impl strata::plugin::host::Host for SandboxState {
-    fn log(&mut self, level: wit::LogLevel, message: String) {
-        let level = match level {
-            wit::LogLevel::Debug => LogLevel::Debug,
-            wit::LogLevel::Info => LogLevel::Info,
-            wit::LogLevel::Warn => LogLevel::Warn,
-            wit::LogLevel::Error => LogLevel::Error,
-        };
-        self.log.write(level, &message);
-    }
-}
+shared_with_every_contract!();
 
 #[cfg(test)]
 mod tests {
@@ -174,25 +146,7 @@ mod tests {
     /// Every type the contract names crosses as its variant and back.
     #[test]
     fn every_contract_type_round_trips_through_the_variant() {
-        for name in [
-            "bool",
-            "int8",
-            "int16",
-            "int32",
-            "int64",
-            "uint8",
-            "uint16",
-            "uint32",
-            "uint64",
-            "float32",
-            "float64",
-            "utf8",
-            "binary",
-            "date32",
-            "timestamp-us",
-            "timestamp-us-utc",
-            "decimal128(12,2)",
-        ] {
+        for name in schema::CONTRACT_TYPE_NAMES {
             let arrow = schema::parse_type(name).unwrap();
             let variant = data_type(&Field::new("c", arrow.clone(), true)).unwrap();
             assert_eq!(arrow_type(variant).unwrap(), arrow, "{name}");

@@ -104,7 +104,8 @@ impl DataFileWriter {
     }
 
     /// Gives up the file: its upload is aborted, what was written deleted.
-    pub fn discard(mut self) {
+    /// Nothing may be written after.
+    pub fn discard(&mut self) {
         let (handle, temporary) = (self.handle.clone(), self.temporary.clone());
         handle.block_on(async {
             let _ = self.upload.abort().await;

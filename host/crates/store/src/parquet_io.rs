@@ -52,6 +52,12 @@ impl<W: Write + Send> ParquetSink<W> {
         Ok(())
     }
 
+    /// What it writes into, as it is: to give up a file without
+    /// finishing it.
+    pub fn output_mut(&mut self) -> &mut W {
+        self.writer.inner_mut()
+    }
+
     /// What it wrote into, and the row count.
     pub fn finish(self) -> Result<(W, u64)> {
         let rows = self.rows;
