@@ -1,22 +1,29 @@
 //! Arrow IPC stream bytes, the way batches cross the plugin boundary.
 
-use std::io::Cursor;
-
 use arrow_array::RecordBatch;
-use arrow_ipc::reader::StreamReader;
+use arrow_buffer::Buffer;
+use arrow_ipc::reader::StreamDecoder;
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::SchemaRef;
 
 use crate::Error;
 
-/// Decodes one complete IPC stream: its schema and all its record batches.
-pub fn decode(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), Error> {
+/// Decodes one complete IPC stream: its schema and all its record batches,
+/// whose buffers are slices of `bytes` (no copy) wherever they are aligned.
+pub fn decode(bytes: Vec<u8>) -> Result<(SchemaRef, Vec<RecordBatch>), Error> {
     let invalid = |e: arrow_schema::ArrowError| {
         Error::Failed(format!("input is not a valid Arrow IPC stream: {e}"))
     };
-    let reader = StreamReader::try_new(Cursor::new(bytes), None).map_err(invalid)?;
-    let schema = reader.schema();
-    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(invalid)?;
+    let mut buffer = Buffer::from_vec(bytes);
+    let mut decoder = StreamDecoder::new();
+    let mut batches = Vec::new();
+    while let Some(batch) = decoder.decode(&mut buffer).map_err(invalid)? {
+        batches.push(batch);
+    }
+    decoder.finish().map_err(invalid)?;
+    let schema = decoder.schema().ok_or_else(|| {
+        Error::Failed("input is not a valid Arrow IPC stream: it has no schema".to_string())
+    })?;
     Ok((schema, batches))
 }
 
@@ -48,7 +55,7 @@ mod tests {
             &RecordBatchOptions::new().with_row_count(Some(5)),
         )
         .unwrap();
-        let (schema, batches) = decode(&encode(&batch).unwrap()).unwrap();
+        let (schema, batches) = decode(encode(&batch).unwrap()).unwrap();
         assert!(schema.fields().is_empty());
         assert_eq!(batches.len(), 1);
         assert_eq!(batches[0].num_rows(), 5);

@@ -247,8 +247,7 @@ impl<T: Transform> RawTransform for TransformAdapter<T> {
             )));
         }
         let partition = partition as usize;
-        let (schema, batches) = ipc::decode(&batch)?;
-        drop(batch);
+        let (schema, batches) = ipc::decode(batch)?;
         let mut out = Vec::new();
         if batches.is_empty() {
             out.extend(
@@ -346,7 +345,7 @@ mod tests {
     fn values(bytes: &[Vec<u8>]) -> Vec<i64> {
         bytes
             .iter()
-            .flat_map(|b| ipc::decode(b).unwrap().1)
+            .flat_map(|b| ipc::decode(b.clone()).unwrap().1)
             .flat_map(|b| {
                 let n = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
                 n.values().to_vec()

@@ -52,7 +52,7 @@ fn load(dir: &Path) -> Case {
             files.sort();
             let batches = files
                 .iter()
-                .flat_map(|f| ipc::decode(&std::fs::read(f).unwrap()).unwrap().1)
+                .flat_map(|f| ipc::decode(std::fs::read(f).unwrap()).unwrap().1)
                 .collect();
             (p.file_name().unwrap().to_string_lossy().into_owned(), batches)
         })
@@ -125,7 +125,7 @@ fn through_ipc<T: Transform>(case: &Case) -> (usize, usize) {
     let (mut rows_in, mut rows_out) = (0, 0);
     let mut count = |outs: Vec<Vec<u8>>| {
         for bytes in outs {
-            for o in ipc::decode(&bytes).expect("decode output").1 {
+            for o in ipc::decode(bytes).expect("decode output").1 {
                 rows_out += o.num_rows();
             }
         }

@@ -104,7 +104,7 @@ fn load_case(dir: &Path) -> Case {
             files.sort();
             let batches = files
                 .iter()
-                .flat_map(|f| strata_runtime::ipc::decode(&std::fs::read(f).unwrap()).unwrap())
+                .flat_map(|f| strata_runtime::ipc::decode(std::fs::read(f).unwrap()).unwrap())
                 .collect();
             (
                 p.file_name().unwrap().to_string_lossy().into_owned(),

@@ -1,7 +1,8 @@
 //! Arrow IPC stream bytes: how batches cross the plugin boundary.
 
+use arrow::buffer::Buffer;
 use arrow::error::ArrowError;
-use arrow::ipc::reader::StreamReader;
+use arrow::ipc::reader::StreamDecoder;
 use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
 
@@ -15,8 +16,18 @@ pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>, ArrowError> {
     Ok(out)
 }
 
-/// Every batch of one IPC stream.
-pub fn decode(bytes: &[u8]) -> Result<Vec<RecordBatch>, ArrowError> {
-    let reader = StreamReader::try_new(bytes, None)?;
-    reader.collect()
+/// Every batch of one IPC stream, validated. The batches' buffers are
+/// slices of `bytes` (no copy) wherever they are aligned.
+pub fn decode(bytes: Vec<u8>) -> Result<Vec<RecordBatch>, ArrowError> {
+    let mut buffer = Buffer::from_vec(bytes);
+    let mut decoder = StreamDecoder::new();
+    let mut batches = Vec::new();
+    while let Some(batch) = decoder.decode(&mut buffer)? {
+        batches.push(batch);
+    }
+    decoder.finish()?;
+    if decoder.schema().is_none() {
+        return Err(ArrowError::IpcError("the stream has no schema".into()));
+    }
+    Ok(batches)
 }

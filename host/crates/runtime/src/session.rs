@@ -175,7 +175,7 @@ impl Session {
                 (DataFormat::JsonLines, Some(schema)) => {
                     jsonl::decode(&bytes, schema.clone()).map_err(RunError::Malformed)?
                 }
-                _ => ipc::decode(&bytes)
+                _ => ipc::decode(bytes)
                     .map_err(|e| RunError::Malformed(format!("not an Arrow IPC stream: {e}")))?,
             };
             for batch in decoded {
