@@ -10,21 +10,19 @@ use strata_core::planner::Observed;
 use strata_store::{Health, ManifestCache, ManifestRead, Store};
 
 /// Reads what the store holds for every expected partition of a dataset:
-/// its folders listed (in ranges at once on an object store), the
-/// dataset's manifest cache, and a GET of each manifest the
-/// cache does not hold as listed (and of every one `rehash` names). Returns
-/// the cache brought up to date with what was read.
+/// the dataset's manifest cache, then its folders listed (in ranges at once
+/// on an object store, cut by the keys the cache says each folder holds),
+/// and a GET of each manifest the cache does not hold as listed (and of
+/// every one `rehash` names). Returns the cache brought up to date with
+/// what was read.
 pub(crate) async fn observe(
     store: &Store,
     dataset: &Dataset,
     expected: &[String],
     rehash: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<(HashMap<String, Observed>, ManifestCache)> {
-    let (folders, mut cache) = tokio::join!(
-        store.scan_expected(&dataset.id, expected),
-        store.manifest_cache(&dataset.id)
-    );
-    let folders = folders?;
+    let mut cache = store.manifest_cache(&dataset.id).await;
+    let folders = store.scan_expected(&dataset.id, expected, &cache).await?;
     let cached = &cache;
     let reads = futures::stream::iter(expected.iter().cloned())
         .map(|partition| {

@@ -214,17 +214,19 @@ impl Store {
     /// Lists every partition folder of a dataset: one recursive LIST (on a
     /// local store, one read of each folder: `local`).
     pub async fn scan(&self, dataset: &DatasetId) -> Result<HashMap<String, FolderListing>> {
-        self.scan_expected(dataset, &[]).await
+        self.scan_expected(dataset, &[], &ManifestCache::default())
+            .await
     }
 
     /// Lists the partition folders of a dataset from its first `expected`
-    /// partition on; on an object store, with a LIST per range of a few
-    /// hundred expected partitions, at once (`listing`). No `expected`: every
-    /// folder.
+    /// partition on; on an object store, with a LIST per range of about a
+    /// page of keys, as many as the manifests in `known` say the partitions
+    /// hold, at once (`listing`). No `expected`: every folder.
     pub async fn scan_expected(
         &self,
         dataset: &DatasetId,
         expected: &[String],
+        known: &ManifestCache,
     ) -> Result<HashMap<String, FolderListing>> {
         #[cfg(unix)]
         if let Some(root) = self.local_root() {
@@ -233,7 +235,8 @@ impl Store {
                 .await?
                 .with_context(|| format!("listing {dataset} in {}", self.url));
         }
-        listing::scan(&self.inner, &Self::dataset_dir(dataset), expected)
+        let keys = |partition: &str| known.keys(partition).unwrap_or(listing::KEYS_OF_UNKNOWN);
+        listing::scan(&self.inner, &Self::dataset_dir(dataset), expected, keys)
             .await
             .with_context(|| format!("listing {dataset} in {}", self.url))
     }

@@ -9,6 +9,12 @@
 //! range's: every key lands in exactly one range, and keys before the first
 //! expected partition (the `_delta_log`, folders of periods no longer in
 //! the pipeline) are not listed at all.
+//!
+//! A range is cut to about one page of the keys its partitions are
+//! expected to hold (their files as the manifest cache knows them), so it
+//! takes one LIST, and that LIST's page carries few keys of the next range:
+//! a page is paid for by the key, in bytes on a cloud store and in time on
+//! a test server such as moto.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,9 +26,13 @@ use object_store::path::Path;
 
 use crate::FolderListing;
 
-/// Partitions per LIST: with a manifest and a data file or two each, a
-/// range fits in about one page of keys.
-const PARTITIONS_PER_LIST: usize = 250;
+/// Keys per range: under the 1,000 of an S3 or GCS page, with room for a
+/// few keys the manifest cache does not know of.
+const KEYS_PER_LIST: usize = 900;
+
+/// The keys expected of a partition the manifest cache does not know: its
+/// manifest and one data file.
+pub(crate) const KEYS_OF_UNKNOWN: usize = 2;
 
 /// LISTs in flight at once.
 const CONCURRENT_LISTS: usize = 16;
@@ -36,21 +46,32 @@ pub(crate) struct Range {
 }
 
 /// The ranges listing the folders of `expected` (any order) under
-/// `prefix`: one open range when they are few.
-pub(crate) fn ranges(prefix: &Path, expected: &[String]) -> Vec<Range> {
+/// `prefix`, each of about `KEYS_PER_LIST` keys as `keys` counts them per
+/// partition: one open range when they are few.
+pub(crate) fn ranges(
+    prefix: &Path,
+    expected: &[String],
+    keys: impl Fn(&str) -> usize,
+) -> Vec<Range> {
     let mut sorted: Vec<&str> = expected.iter().map(String::as_str).collect();
     sorted.sort_unstable();
     sorted.dedup();
-    if sorted.len() <= PARTITIONS_PER_LIST {
+    let mut starts: Vec<String> = Vec::new();
+    let mut in_range = KEYS_PER_LIST;
+    for partition in sorted {
+        let k = keys(partition).max(1);
+        if in_range + k > KEYS_PER_LIST {
+            starts.push(format!("{prefix}/{partition}"));
+            in_range = 0;
+        }
+        in_range += k;
+    }
+    if starts.len() <= 1 {
         return vec![Range {
             after: None,
             before: None,
         }];
     }
-    let starts: Vec<String> = sorted
-        .chunks(PARTITIONS_PER_LIST)
-        .map(|chunk| format!("{prefix}/{}", chunk[0]))
-        .collect();
     (0..starts.len())
         .map(|i| Range {
             after: Some(starts[i].clone()),
@@ -60,15 +81,16 @@ pub(crate) fn ranges(prefix: &Path, expected: &[String]) -> Vec<Range> {
 }
 
 /// Every partition folder under `prefix` (the dataset's folder, `depth`
-/// parts deep) that `ranges(prefix, expected)` covers, listed with up to
-/// `CONCURRENT_LISTS` LISTs at once.
+/// parts deep) that `ranges(prefix, expected, keys)` covers, listed with up
+/// to `CONCURRENT_LISTS` LISTs at once.
 pub(crate) async fn scan(
     store: &Arc<dyn ObjectStore>,
     prefix: &Path,
     expected: &[String],
+    keys: impl Fn(&str) -> usize,
 ) -> Result<HashMap<String, FolderListing>> {
     let depth = prefix.parts().count();
-    let lists = ranges(prefix, expected).into_iter().map(|range| {
+    let lists = ranges(prefix, expected, keys).into_iter().map(|range| {
         let store = store.clone();
         async move {
             let mut out: Vec<(String, String, u64, Option<String>)> = Vec::new();
@@ -121,11 +143,14 @@ mod tests {
             .collect()
     }
 
+    /// Partitions of two keys that fill one range.
+    const PER_RANGE: usize = KEYS_PER_LIST / 2;
+
     #[test]
     fn few_partitions_are_one_open_list() {
         let prefix = Path::from("silver/orders");
         assert_eq!(
-            ranges(&prefix, &days(PARTITIONS_PER_LIST)),
+            ranges(&prefix, &days(PER_RANGE), |_| 2),
             vec![Range {
                 after: None,
                 before: None
@@ -136,9 +161,9 @@ mod tests {
     #[test]
     fn many_partitions_are_adjoining_ranges_from_the_first_partition() {
         let prefix = Path::from("silver/orders");
-        let mut expected = days(PARTITIONS_PER_LIST * 2 + 1);
+        let mut expected = days(PER_RANGE * 2 + 1);
         expected.reverse();
-        let ranges = ranges(&prefix, &expected);
+        let ranges = ranges(&prefix, &expected, |_| 2);
         assert_eq!(ranges.len(), 3);
         assert_eq!(
             ranges[0].after.as_deref(),
@@ -150,15 +175,29 @@ mod tests {
         assert_eq!(ranges[2].before, None);
         assert_eq!(
             ranges[2].after.as_deref(),
-            Some(format!("silver/orders/{}", days(501)[500]).as_str())
+            Some(format!("silver/orders/{}", days(PER_RANGE * 2 + 1)[PER_RANGE * 2]).as_str())
         );
+    }
+
+    #[test]
+    fn a_range_holds_about_a_page_of_the_keys_its_partitions_have() {
+        let prefix = Path::from("raw/pages");
+        // The first 10 days hold 100 files each, the rest one.
+        let expected = days(400);
+        let keys = |p: &str| if p < expected[10].as_str() { 101 } else { 2 };
+        let cut = ranges(&prefix, &expected, keys);
+        let starts: Vec<&str> = cut.iter().filter_map(|r| r.after.as_deref()).collect();
+        // 8 busy days fill the first range (808 keys); the other two and 349
+        // quiet ones the second (202 + 698 = 900); the last 41 the third.
+        let at = |i: usize| format!("raw/pages/{}", expected[i]);
+        assert_eq!(starts, [at(0), at(8), at(359)]);
     }
 
     #[tokio::test]
     async fn split_listing_sees_every_expected_folder_once_and_nothing_before_them() {
         let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
         let prefix = Path::from("bronze/orders");
-        let expected = days(PARTITIONS_PER_LIST * 3 + 7);
+        let expected = days(PER_RANGE * 3 + 7);
         for day in &expected {
             for name in ["_manifest.json", "part-1.parquet"] {
                 store
@@ -181,7 +220,7 @@ mod tests {
             )
             .await
             .unwrap();
-        let folders = scan(&store, &prefix, &expected).await.unwrap();
+        let folders = scan(&store, &prefix, &expected, |_| 2).await.unwrap();
         assert_eq!(folders.len(), expected.len());
         assert!(!folders.contains_key("date=2019-12-31"));
         for day in &expected {

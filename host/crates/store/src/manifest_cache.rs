@@ -101,6 +101,14 @@ impl ManifestCache {
             .map(|e| e.manifest.clone())
     }
 
+    /// How many keys the folder of `partition` holds by its cached
+    /// manifest: its files and the manifest.
+    pub fn keys(&self, partition: &str) -> Option<usize> {
+        self.entries
+            .get(partition)
+            .map(|e| e.manifest.files.len() + 1)
+    }
+
     /// Records the manifest of `partition`, read or written with entity tag
     /// `tag`. Without a tag (taken from this cache, or from a store that
     /// gives none) the entry stays only if it holds this very manifest.
