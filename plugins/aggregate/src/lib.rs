@@ -28,13 +28,15 @@
 
 mod acc;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
-use strata_sdk::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array};
-use strata_sdk::arrow::buffer::Buffer;
+use strata_sdk::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, GenericStringArray, OffsetSizeTrait, RecordBatch,
+    UInt32Array,
+};
+use strata_sdk::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer};
 use strata_sdk::arrow::compute::{
     SortColumn, SortOptions, concat, filter_record_batch, lexsort_to_indices, take,
 };
@@ -100,7 +102,7 @@ pub struct Aggregator {
     filters: Vec<FilterSpec>,
     plan: Option<Plan>,
     /// Group id of each encoded key.
-    groups: HashMap<Vec<u8>, u32>,
+    groups: GroupTable,
     /// The key values of the groups, in group id order, in pieces.
     keys: Vec<Vec<ArrayRef>>,
     rows_in: usize,
@@ -209,23 +211,25 @@ impl Aggregator {
         let mut batch = batch;
         self.rows_in += batch.num_rows();
         if !self.filters.is_empty() {
-            let mut keep: Option<BooleanArray> = None;
+            let mut keep: Option<BooleanBuffer> = None;
             for f in &self.filters {
                 let column = batch.column_by_name(&f.column).ok_or_else(|| {
                     Error::BadInput(format!("an input batch has no column `{}`", f.column))
                 })?;
                 let mask = equals_mask(&f.equals, column)
                     .map_err(|why| Error::BadParams(format!("filter on `{}`: {why}", f.column)))?;
+                // A null in a mask is a row that is not kept.
+                let mask = match mask.nulls() {
+                    Some(nulls) => mask.values() & nulls.inner(),
+                    None => mask.values().clone(),
+                };
                 keep = Some(match keep {
                     None => mask,
-                    Some(k) => k
-                        .iter()
-                        .zip(mask.iter())
-                        .map(|(a, b)| Some(a == Some(true) && b == Some(true)))
-                        .collect(),
+                    Some(k) => &k & &mask,
                 });
             }
             if let Some(keep) = keep {
+                let keep = BooleanArray::new(keep, None);
                 batch = filter_record_batch(&self.read_columns(&batch)?, &keep)?;
             }
         }
@@ -250,16 +254,10 @@ impl Aggregator {
             for e in &encoders {
                 e.encode(row, &mut key);
             }
-            let id = match self.groups.get(key.as_slice()) {
-                Some(&id) => id,
-                None => {
-                    let id = u32::try_from(self.groups.len())
-                        .map_err(|_| Error::Failed("more than 2^32 groups".to_string()))?;
-                    self.groups.insert(key.clone(), id);
-                    new_rows.push(row as u32);
-                    id
-                }
-            };
+            let (id, new) = self.groups.id(&key)?;
+            if new {
+                new_rows.push(row as u32);
+            }
             ids.push(id);
         }
         if !new_rows.is_empty() {
@@ -283,20 +281,121 @@ impl Aggregator {
     }
 }
 
+/// Group ids by encoded key: open addressing over the keys' hashes, each
+/// key's bytes kept once in one arena. A probe compares the stored hash
+/// first, so bytes are compared (inline, a word at a time) only for the key
+/// that matches: in wasm a call to `memcmp` per row cost more than the rest
+/// of the lookup.
+#[derive(Default)]
+struct GroupTable {
+    /// Per group: its hash, and where its key lies in `arena`.
+    hashes: Vec<u64>,
+    spans: Vec<(usize, usize)>,
+    arena: Vec<u8>,
+    /// `EMPTY` or a group id; a power of two long, at most half full.
+    slots: Vec<u32>,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl GroupTable {
+    fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// The id of `key`, and whether it is new.
+    fn id(&mut self, key: &[u8]) -> Result<(u32, bool), Error> {
+        if self.slots.len() < 2 * (self.len() + 1) {
+            self.grow();
+        }
+        let hash = hash_key(key);
+        let mask = self.slots.len() - 1;
+        let mut slot = (hash as usize) & mask;
+        loop {
+            let id = self.slots[slot];
+            if id == EMPTY {
+                break;
+            }
+            let (start, len) = self.spans[id as usize];
+            if self.hashes[id as usize] == hash && same_bytes(&self.arena[start..start + len], key)
+            {
+                return Ok((id, false));
+            }
+            slot = (slot + 1) & mask;
+        }
+        let id = u32::try_from(self.len())
+            .ok()
+            .filter(|&id| id != EMPTY)
+            .ok_or_else(|| Error::Failed("more than 2^32 - 1 groups".to_string()))?;
+        self.slots[slot] = id;
+        self.hashes.push(hash);
+        self.spans.push((self.arena.len(), key.len()));
+        self.arena.extend_from_slice(key);
+        Ok((id, true))
+    }
+
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(64);
+        self.slots = vec![EMPTY; size];
+        let mask = size - 1;
+        for (id, &hash) in self.hashes.iter().enumerate() {
+            let mut slot = (hash as usize) & mask;
+            while self.slots[slot] != EMPTY {
+                slot = (slot + 1) & mask;
+            }
+            self.slots[slot] = id as u32;
+        }
+    }
+}
+
+/// A hash of an encoded key, 8 bytes at a time (multiply and rotate, as
+/// FxHash does), its high bits folded into the low ones the table indexes
+/// by. Keys come from the partition's own data inside the sandbox, so a
+/// keyed hash against chosen collisions would buy nothing.
+fn hash_key(key: &[u8]) -> u64 {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+    let mut h = key.len() as u64;
+    let mut chunks = key.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        h = (h.rotate_left(26) ^ word).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(26) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    h ^ (h >> 32)
+}
+
+/// `a == b`, compared a word at a time without a call to `memcmp`.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (p, q) in (&mut x).zip(&mut y) {
+        if u64::from_le_bytes(p.try_into().expect("8 bytes"))
+            != u64::from_le_bytes(q.try_into().expect("8 bytes"))
+        {
+            return false;
+        }
+    }
+    x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
+}
+
 /// Writes one column's value at a row as bytes that are equal exactly when
-/// the values are.
-enum KeyEncoder<'a> {
-    Fixed {
-        array: &'a ArrayRef,
-        values: Buffer,
-        offset: usize,
-        width: usize,
-    },
-    Bool(&'a ArrayRef),
-    Utf8(&'a ArrayRef),
-    LargeUtf8(&'a ArrayRef),
-    Binary(&'a ArrayRef),
-    LargeBinary(&'a ArrayRef),
+/// the values are. Typed once per batch: nothing per row but the copy.
+struct KeyEncoder<'a> {
+    nulls: Option<&'a NullBuffer>,
+    values: KeyValues<'a>,
+}
+
+enum KeyValues<'a> {
+    Fixed { values: Buffer, width: usize },
+    Bool(&'a BooleanArray),
+    Bytes { offsets: Vec<usize>, data: &'a [u8] },
 }
 
 impl<'a> KeyEncoder<'a> {
@@ -313,59 +412,90 @@ impl<'a> KeyEncoder<'a> {
     }
 
     fn new(array: &'a ArrayRef) -> KeyEncoder<'a> {
-        match array.data_type() {
-            DataType::Boolean => KeyEncoder::Bool(array),
-            DataType::Utf8 => KeyEncoder::Utf8(array),
-            DataType::LargeUtf8 => KeyEncoder::LargeUtf8(array),
-            DataType::Binary => KeyEncoder::Binary(array),
-            DataType::LargeBinary => KeyEncoder::LargeBinary(array),
+        fn offsets<O: OffsetSizeTrait>(offsets: &[O]) -> Vec<usize> {
+            offsets.iter().map(|o| o.as_usize()).collect()
+        }
+        let values = match array.data_type() {
+            DataType::Boolean => KeyValues::Bool(array.as_boolean()),
+            DataType::Utf8 => {
+                let a = array.as_string::<i32>();
+                KeyValues::Bytes {
+                    offsets: offsets(a.value_offsets()),
+                    data: a.value_data(),
+                }
+            }
+            DataType::LargeUtf8 => {
+                let a = array.as_string::<i64>();
+                KeyValues::Bytes {
+                    offsets: offsets(a.value_offsets()),
+                    data: a.value_data(),
+                }
+            }
+            DataType::Binary => {
+                let a = array.as_binary::<i32>();
+                KeyValues::Bytes {
+                    offsets: offsets(a.value_offsets()),
+                    data: a.value_data(),
+                }
+            }
+            DataType::LargeBinary => {
+                let a = array.as_binary::<i64>();
+                KeyValues::Bytes {
+                    offsets: offsets(a.value_offsets()),
+                    data: a.value_data(),
+                }
+            }
             dt => {
                 let width = dt.primitive_width().expect("checked by `supports`");
                 let data = array.to_data();
-                KeyEncoder::Fixed {
-                    array,
-                    values: data.buffers()[0].clone(),
-                    offset: data.offset(),
+                let start = data.offset() * width;
+                KeyValues::Fixed {
+                    values: data.buffers()[0].slice_with_length(start, data.len() * width),
                     width,
                 }
             }
+        };
+        KeyEncoder {
+            nulls: array.nulls(),
+            values,
         }
     }
 
     fn encode(&self, row: usize, out: &mut Vec<u8>) {
-        let array = match self {
-            KeyEncoder::Fixed { array, .. }
-            | KeyEncoder::Bool(array)
-            | KeyEncoder::Utf8(array)
-            | KeyEncoder::LargeUtf8(array)
-            | KeyEncoder::Binary(array)
-            | KeyEncoder::LargeBinary(array) => array,
-        };
-        if array.is_null(row) {
+        if self.nulls.is_some_and(|n| n.is_null(row)) {
             out.push(0);
             return;
         }
         out.push(1);
-        let with_len = |out: &mut Vec<u8>, b: &[u8]| {
-            out.extend_from_slice(&(b.len() as u64).to_le_bytes());
-            out.extend_from_slice(b);
-        };
-        match self {
-            KeyEncoder::Fixed {
-                values,
-                offset,
-                width,
-                ..
-            } => {
-                let start = (offset + row) * width;
-                out.extend_from_slice(&values.as_slice()[start..start + width]);
+        match &self.values {
+            KeyValues::Fixed { values, width } => {
+                out.extend_from_slice(&values.as_slice()[row * width..(row + 1) * width]);
             }
-            KeyEncoder::Bool(a) => out.push(a.as_boolean().value(row) as u8),
-            KeyEncoder::Utf8(a) => with_len(out, a.as_string::<i32>().value(row).as_bytes()),
-            KeyEncoder::LargeUtf8(a) => with_len(out, a.as_string::<i64>().value(row).as_bytes()),
-            KeyEncoder::Binary(a) => with_len(out, a.as_binary::<i32>().value(row)),
-            KeyEncoder::LargeBinary(a) => with_len(out, a.as_binary::<i64>().value(row)),
+            KeyValues::Bool(a) => out.push(a.value(row) as u8),
+            KeyValues::Bytes { offsets, data } => {
+                let b = &data[offsets[row]..offsets[row + 1]];
+                out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+                out.extend_from_slice(b);
+            }
         }
+    }
+}
+
+/// The rows of `array` that hold `want` (null never does), compared as
+/// bytes straight from the array's buffers.
+fn strings_equal<O: OffsetSizeTrait>(array: &GenericStringArray<O>, want: &str) -> BooleanArray {
+    let want = want.as_bytes();
+    let offsets = array.value_offsets();
+    let data = array.value_data();
+    let equal = BooleanBuffer::collect_bool(array.len(), |i| {
+        same_bytes(
+            &data[offsets[i].as_usize()..offsets[i + 1].as_usize()],
+            want,
+        )
+    });
+    match array.nulls() {
+        Some(nulls) => BooleanArray::new(&equal & nulls.inner(), None),
+        None => BooleanArray::new(equal, None),
     }
 }
 
@@ -378,18 +508,9 @@ fn equals_mask(value: &Value, column: &ArrayRef) -> Result<BooleanArray, String>
             let Value::String(want) = value else {
                 return Err(mismatch());
             };
-            let want = want.as_str();
             match dt {
-                DataType::Utf8 => column
-                    .as_string::<i32>()
-                    .iter()
-                    .map(|v| Some(v == Some(want)))
-                    .collect(),
-                _ => column
-                    .as_string::<i64>()
-                    .iter()
-                    .map(|v| Some(v == Some(want)))
-                    .collect(),
+                DataType::Utf8 => strings_equal(column.as_string::<i32>(), want),
+                _ => strings_equal(column.as_string::<i64>(), want),
             }
         }
         DataType::Boolean => {
@@ -490,7 +611,7 @@ impl Transform for Aggregator {
             aggregates,
             filters,
             plan: None,
-            groups: HashMap::new(),
+            groups: GroupTable::default(),
             rows_in: 0,
             rows_kept: 0,
         };

@@ -396,3 +396,28 @@ fn missing_aggregates_are_named() {
         "missing required param `aggregates` (a list of {column, fn, as})"
     );
 }
+
+#[test]
+fn the_group_table_gives_each_distinct_key_one_id() {
+    let mut table = super::GroupTable::default();
+    // Lengths around the 8-byte words, keys that differ only in their last
+    // byte, and a key that is another with a zero byte added.
+    let keys: Vec<Vec<u8>> = (0..5000u32)
+        .map(|i| {
+            let mut k = vec![b'k'; (i % 19) as usize];
+            k.extend_from_slice(&i.to_le_bytes());
+            k
+        })
+        .chain([b"ab".to_vec(), b"ab\0".to_vec(), Vec::new()])
+        .collect();
+    for (i, k) in keys.iter().enumerate() {
+        assert_eq!(table.id(k).unwrap(), (i as u32, true), "{k:?}");
+    }
+    for (i, k) in keys.iter().enumerate().rev() {
+        assert_eq!(table.id(k).unwrap(), (i as u32, false), "{k:?}");
+    }
+    assert_eq!(table.len(), keys.len());
+    assert!(super::same_bytes(b"settled!x", b"settled!x"));
+    assert!(!super::same_bytes(b"settled!x", b"settled!y"));
+    assert!(!super::same_bytes(b"settled", b"settled!"));
+}

@@ -113,6 +113,8 @@ pub struct CleanDedupe {
     compact_rows: usize,
     rows_in: usize,
     rows_without_key: usize,
+    /// After `finish`: what `drain` hands out.
+    output: Option<Output>,
 }
 
 enum Dedupe {
@@ -1130,15 +1132,22 @@ impl HashDedupe {
         }
     }
 
-    /// The best rows sorted by key, in batches of [`OUTPUT_BATCH_ROWS`], with
-    /// the columns `keep` of `schema`.
-    fn finish(mut self, schema: &SchemaRef, keep: &[usize]) -> Result<Vec<RecordBatch>, Error> {
+    /// The best rows sorted by key, with the columns `keep` of `schema`, to
+    /// be taken a batch of [`OUTPUT_BATCH_ROWS`] at a time.
+    fn finish(mut self, schema: &SchemaRef, keep: &[usize]) -> Result<Sorting, Error> {
         let output_schema = Arc::new(schema.project(keep)?);
-        if self.entries.is_empty() {
-            return Ok(vec![RecordBatch::new_empty(output_schema)]);
-        }
         self.slots = Vec::new();
         let entries = std::mem::take(&mut self.entries);
+        if entries.is_empty() {
+            return Ok(Sorting {
+                dedupe: self,
+                schema: output_schema,
+                keep: keep.to_vec(),
+                sorted: Vec::new(),
+                done_after: Vec::new(),
+                next: 0,
+            });
+        }
         let held = |e: &Entry| {
             self.held[e.batch as usize]
                 .as_ref()
@@ -1181,18 +1190,69 @@ impl HashDedupe {
                 done_after[last_needed[b]].push(b);
             }
         }
-        let mut out = Vec::with_capacity(chunks);
-        for (chunk, done) in sorted.chunks(OUTPUT_BATCH_ROWS).zip(done_after) {
-            out.push(self.gather(
-                chunk.iter().map(|s| (s.batch, s.row)),
-                keep,
-                output_schema.clone(),
-            )?);
-            for b in done {
-                self.held[b] = None;
+        Ok(Sorting {
+            dedupe: self,
+            schema: output_schema,
+            keep: keep.to_vec(),
+            sorted,
+            done_after,
+            next: 0,
+        })
+    }
+}
+
+/// The hash path's output: the best rows in key order, gathered a batch at
+/// a time, so the output is never held whole beside the input.
+struct Sorting {
+    dedupe: HashDedupe,
+    schema: SchemaRef,
+    keep: Vec<usize>,
+    sorted: Vec<Sorted>,
+    /// Per output batch, the kept batches no later output batch needs.
+    done_after: Vec<Vec<usize>>,
+    /// The next output batch.
+    next: usize,
+}
+
+impl Sorting {
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>, Error> {
+        let Some(chunk) = self.sorted.chunks(OUTPUT_BATCH_ROWS).nth(self.next) else {
+            return Ok(None);
+        };
+        let batch = self.dedupe.gather(
+            chunk.iter().map(|s| (s.batch, s.row)),
+            &self.keep,
+            self.schema.clone(),
+        )?;
+        for &b in &self.done_after[self.next] {
+            self.dedupe.held[b] = None;
+        }
+        self.next += 1;
+        Ok(Some(batch))
+    }
+}
+
+/// What `drain` hands out, a batch at a time.
+enum Output {
+    Sorting(Sorting),
+    /// The sort path's result and the offset of its next batch.
+    Slices(RecordBatch, usize),
+}
+
+impl Output {
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>, Error> {
+        match self {
+            Output::Sorting(sorting) => sorting.next_batch(),
+            Output::Slices(result, start) => {
+                if *start >= result.num_rows() {
+                    return Ok(None);
+                }
+                let len = OUTPUT_BATCH_ROWS.min(result.num_rows() - *start);
+                let batch = result.slice(*start, len);
+                *start += len;
+                Ok(Some(batch))
             }
         }
-        Ok(out)
     }
 }
 
@@ -1254,6 +1314,7 @@ impl Transform for CleanDedupe {
             compact_rows: COMPACT_ROWS,
             rows_in: 0,
             rows_without_key: 0,
+            output: None,
         };
         if let Some(input) = ctx.inputs.first()
             && !input.schema.fields().is_empty()
@@ -1323,6 +1384,9 @@ impl Transform for CleanDedupe {
         Ok(Vec::new())
     }
 
+    /// Sorts the best rows; `drain` hands them out. Nothing here unless
+    /// there is no row at all: then one empty batch, so the output has a
+    /// schema.
     fn finish(&mut self) -> Result<Vec<RecordBatch>, Error> {
         let Some(schema) = self.schema.clone() else {
             return Err(Error::Failed(
@@ -1332,30 +1396,41 @@ impl Transform for CleanDedupe {
         let keep: Vec<usize> = (0..schema.fields().len())
             .filter(|&i| !self.drop_columns.contains(schema.field(i).name()))
             .collect();
-        let batches = match std::mem::replace(&mut self.dedupe, Dedupe::Undecided) {
-            Dedupe::Hash(hash) => hash.finish(&schema, &keep)?,
+        let output = match std::mem::replace(&mut self.dedupe, Dedupe::Undecided) {
+            Dedupe::Hash(hash) => Output::Sorting(hash.finish(&schema, &keep)?),
             Dedupe::Sort(mut sort) => {
                 sort.compact(&schema, &self.key, self.order_by.as_deref())?;
-                let result = sort.state.take().expect("compacted").project(&keep)?;
-                if result.num_rows() == 0 {
-                    vec![result]
-                } else {
-                    (0..result.num_rows())
-                        .step_by(OUTPUT_BATCH_ROWS)
-                        .map(|start| {
-                            result.slice(start, OUTPUT_BATCH_ROWS.min(result.num_rows() - start))
-                        })
-                        .collect()
-                }
+                Output::Slices(sort.state.take().expect("compacted").project(&keep)?, 0)
             }
-            Dedupe::Undecided => vec![RecordBatch::new_empty(schema).project(&keep)?],
+            Dedupe::Undecided => {
+                Output::Slices(RecordBatch::new_empty(schema.clone()).project(&keep)?, 0)
+            }
         };
-        let rows_out: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let rows_out = match &output {
+            Output::Sorting(sorting) => sorting.sorted.len(),
+            Output::Slices(result, _) => result.num_rows(),
+        };
         strata_sdk::log::info(format!(
             "{} row(s) in, {} without a key dropped, {} row(s) out",
             self.rows_in, self.rows_without_key, rows_out
         ));
-        Ok(batches)
+        if rows_out == 0 {
+            let keep_schema = Arc::new(schema.project(&keep)?);
+            return Ok(vec![RecordBatch::new_empty(keep_schema)]);
+        }
+        self.output = Some(output);
+        Ok(Vec::new())
+    }
+
+    fn drain(&mut self) -> Result<Option<RecordBatch>, Error> {
+        let Some(output) = &mut self.output else {
+            return Ok(None);
+        };
+        let batch = output.next_batch()?;
+        if batch.is_none() {
+            self.output = None;
+        }
+        Ok(batch)
     }
 }
 

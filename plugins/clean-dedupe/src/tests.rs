@@ -80,7 +80,17 @@ fn run_path(
         assert!(t.process(0, 0, b.clone())?.is_empty());
     }
     let hashed = matches!(t.dedupe, Dedupe::Hash(_));
-    Ok((t.finish()?, hashed))
+    Ok((output(&mut t)?, hashed))
+}
+
+/// What the host takes after the last batch: `finish`, then `drain` until
+/// it has nothing.
+fn output(t: &mut CleanDedupe) -> Result<Vec<RecordBatch>, Error> {
+    let mut out = t.finish()?;
+    while let Some(batch) = t.drain()? {
+        out.push(batch);
+    }
+    Ok(out)
 }
 
 /// Runs every path, checks they give the same batches, returns them.
@@ -563,7 +573,7 @@ fn no_batch_at_all_gives_the_schema_from_open() {
     let mut ctx = context(&[("key", "id"), ("drop_columns", "name")]);
     ctx.inputs[0].schema = batch(&[], &[], &[]).schema();
     let mut t = CleanDedupe::open(&ctx).unwrap();
-    let out = t.finish().unwrap();
+    let out = output(&mut t).unwrap();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].num_rows(), 0);
     assert_eq!(out[0].num_columns(), 2);
@@ -816,7 +826,7 @@ fn the_plan_reads_the_output_the_key_and_order_by_and_changes_no_byte() {
         for b in &batches {
             assert!(t.process(0, 0, project(b, &plan, 0)).unwrap().is_empty());
         }
-        assert_eq!(ipc(&t.finish().unwrap()), ipc(&whole), "{params:?}");
+        assert_eq!(ipc(&output(&mut t).unwrap()), ipc(&whole), "{params:?}");
     }
 }
 
@@ -844,7 +854,7 @@ fn an_input_without_a_schema_is_read_whole_and_one_with_is_projected() {
     );
     // The first batch comes from input 1, without the dropped column.
     assert!(t.process(1, 0, project(&b, &plan, 1)).unwrap().is_empty());
-    assert_eq!(ipc(&t.finish().unwrap()), ipc(&whole));
+    assert_eq!(ipc(&output(&mut t).unwrap()), ipc(&whole));
 }
 
 #[test]
@@ -853,4 +863,34 @@ fn a_missing_key_is_named() {
         panic!("no key accepted")
     };
     assert_eq!(msg, "missing required param `key` (the key columns)");
+}
+
+/// Output larger than a batch comes from `drain` a batch at a time, in key
+/// order, on both paths; `finish` itself hands over nothing.
+#[test]
+fn a_large_output_is_drained_a_batch_at_a_time() {
+    let n = super::OUTPUT_BATCH_ROWS * 2 + 5;
+    let ids: Vec<String> = (0..n).rev().map(|i| format!("k{i:07}")).collect();
+    let ids: Vec<Option<&str>> = ids.iter().map(|s| Some(s.as_str())).collect();
+    let input = batch(&ids, &vec![Some(1); n], &vec![None; n]);
+    for path in [Path::Default, Path::Sort] {
+        let mut t = CleanDedupe::open(&context(&[("key", "id")])).unwrap();
+        if path == Path::Sort {
+            t.allow_hash = false;
+        }
+        assert!(t.process(0, 0, input.clone()).unwrap().is_empty());
+        assert!(t.finish().unwrap().is_empty(), "{path:?}");
+        let mut sizes = Vec::new();
+        let mut last = String::new();
+        while let Some(b) = t.drain().unwrap() {
+            sizes.push(b.num_rows());
+            for id in b.column(0).as_string::<i32>().iter().flatten() {
+                assert!(id > last.as_str(), "{path:?}: {id} after {last}");
+                last = id.to_string();
+            }
+        }
+        let full = super::OUTPUT_BATCH_ROWS;
+        assert_eq!(sizes, [full, full, 5], "{path:?}");
+        assert!(t.drain().unwrap().is_none(), "{path:?}");
+    }
 }
