@@ -10,8 +10,9 @@ use strata_core::planner::Observed;
 use strata_store::{Health, ManifestCache, ManifestRead, Store};
 
 /// Reads what the store holds for every expected partition of a dataset:
-/// the dataset's manifest cache, then its folders listed (in ranges at once
-/// on an object store, cut by the keys the cache says each folder holds),
+/// the dataset's manifest cache and its folders listed (on an object store
+/// the cache first, then the folders in ranges at once, cut by the keys the
+/// cache says each folder holds),
 /// and a GET of each manifest the cache does not hold as listed (and of
 /// every one `rehash` names). Returns the cache brought up to date with
 /// what was read.
@@ -21,8 +22,19 @@ pub(crate) async fn observe(
     expected: &[String],
     rehash: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<(HashMap<String, Observed>, ManifestCache)> {
-    let mut cache = store.manifest_cache(&dataset.id).await;
-    let folders = store.scan_expected(&dataset.id, expected, &cache).await?;
+    // A local folder is read whole whatever the cache says, so both at once;
+    // an object store's listing is cut by what the cache knows.
+    let (folders, mut cache) = if store.local_root().is_some() {
+        let none = ManifestCache::default();
+        tokio::join!(
+            store.scan_expected(&dataset.id, expected, &none),
+            store.manifest_cache(&dataset.id)
+        )
+    } else {
+        let cache = store.manifest_cache(&dataset.id).await;
+        (store.scan_expected(&dataset.id, expected, &cache).await, cache)
+    };
+    let folders = folders?;
     let cached = &cache;
     let reads = futures::stream::iter(expected.iter().cloned())
         .map(|partition| {
