@@ -32,7 +32,10 @@ pub(crate) async fn observe(
         )
     } else {
         let cache = store.manifest_cache(&dataset.id).await;
-        (store.scan_expected(&dataset.id, expected, &cache).await, cache)
+        (
+            store.scan_expected(&dataset.id, expected, &cache).await,
+            cache,
+        )
     };
     let folders = folders?;
     let cached = &cache;
