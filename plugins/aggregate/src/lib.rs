@@ -33,14 +33,14 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 use strata_sdk::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, GenericStringArray, OffsetSizeTrait, RecordBatch,
-    UInt32Array,
+    Array, ArrayRef, AsArray, BooleanArray, GenericByteArray, GenericStringArray, OffsetSizeTrait,
+    RecordBatch, UInt32Array,
 };
-use strata_sdk::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer};
+use strata_sdk::arrow::buffer::{ArrowNativeType, BooleanBuffer, Buffer, NullBuffer};
 use strata_sdk::arrow::compute::{
     SortColumn, SortOptions, concat, filter_record_batch, lexsort_to_indices, take,
 };
-use strata_sdk::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use strata_sdk::arrow::datatypes::{ByteArrayType, DataType, Field, Schema, SchemaRef};
 use strata_sdk::{Columns, Context, Error, Info, Plan as Feed, Transform};
 
 use acc::{Acc, Func, read_floats, read_ints};
@@ -412,39 +412,18 @@ impl<'a> KeyEncoder<'a> {
     }
 
     fn new(array: &'a ArrayRef) -> KeyEncoder<'a> {
-        fn offsets<O: OffsetSizeTrait>(offsets: &[O]) -> Vec<usize> {
-            offsets.iter().map(|o| o.as_usize()).collect()
+        fn bytes<T: ByteArrayType>(a: &GenericByteArray<T>) -> KeyValues<'_> {
+            KeyValues::Bytes {
+                offsets: a.value_offsets().iter().map(|o| o.as_usize()).collect(),
+                data: a.value_data(),
+            }
         }
         let values = match array.data_type() {
             DataType::Boolean => KeyValues::Bool(array.as_boolean()),
-            DataType::Utf8 => {
-                let a = array.as_string::<i32>();
-                KeyValues::Bytes {
-                    offsets: offsets(a.value_offsets()),
-                    data: a.value_data(),
-                }
-            }
-            DataType::LargeUtf8 => {
-                let a = array.as_string::<i64>();
-                KeyValues::Bytes {
-                    offsets: offsets(a.value_offsets()),
-                    data: a.value_data(),
-                }
-            }
-            DataType::Binary => {
-                let a = array.as_binary::<i32>();
-                KeyValues::Bytes {
-                    offsets: offsets(a.value_offsets()),
-                    data: a.value_data(),
-                }
-            }
-            DataType::LargeBinary => {
-                let a = array.as_binary::<i64>();
-                KeyValues::Bytes {
-                    offsets: offsets(a.value_offsets()),
-                    data: a.value_data(),
-                }
-            }
+            DataType::Utf8 => bytes(array.as_string::<i32>()),
+            DataType::LargeUtf8 => bytes(array.as_string::<i64>()),
+            DataType::Binary => bytes(array.as_binary::<i32>()),
+            DataType::LargeBinary => bytes(array.as_binary::<i64>()),
             dt => {
                 let width = dt.primitive_width().expect("checked by `supports`");
                 let data = array.to_data();

@@ -10,33 +10,17 @@ use strata_core::planner::Observed;
 use strata_store::{Health, ManifestCache, ManifestRead, Store};
 
 /// Reads what the store holds for every expected partition of a dataset:
-/// the dataset's manifest cache and its folders listed (on an object store
-/// the cache first, then the folders in ranges at once, cut by the keys the
-/// cache says each folder holds),
-/// and a GET of each manifest the cache does not hold as listed (and of
-/// every one `rehash` names). Returns the cache brought up to date with
-/// what was read.
+/// the dataset's manifest cache and its folders listed
+/// (`Store::scan_expected`), and a GET of each manifest the cache does not
+/// hold as listed (and of every one `rehash` names). Returns the cache
+/// brought up to date with what was read.
 pub(crate) async fn observe(
     store: &Store,
     dataset: &Dataset,
     expected: &[String],
     rehash: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<(HashMap<String, Observed>, ManifestCache)> {
-    // A local folder is read whole whatever the cache says, so both at once;
-    // an object store's listing is cut by what the cache knows.
-    let (folders, mut cache) = if store.local_root().is_some() {
-        let none = ManifestCache::default();
-        tokio::join!(
-            store.scan_expected(&dataset.id, expected, &none),
-            store.manifest_cache(&dataset.id)
-        )
-    } else {
-        let cache = store.manifest_cache(&dataset.id).await;
-        (
-            store.scan_expected(&dataset.id, expected, &cache).await,
-            cache,
-        )
-    };
+    let (folders, mut cache) = store.scan_expected(&dataset.id, expected).await;
     let folders = folders?;
     let cached = &cache;
     let reads = futures::stream::iter(expected.iter().cloned())

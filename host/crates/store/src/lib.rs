@@ -214,15 +214,33 @@ impl Store {
     /// Lists every partition folder of a dataset: one recursive LIST (on a
     /// local store, one read of each folder: `local`).
     pub async fn scan(&self, dataset: &DatasetId) -> Result<HashMap<String, FolderListing>> {
-        self.scan_expected(dataset, &[], &ManifestCache::default())
+        self.list_folders(dataset, &[], &ManifestCache::default())
             .await
     }
 
-    /// Lists the partition folders of a dataset from its first `expected`
-    /// partition on; on an object store, with a LIST per range of about a
-    /// page of keys, as many as the manifests in `known` say the partitions
-    /// hold, at once (`listing`). No `expected`: every folder.
+    /// The dataset's manifest cache (see `manifest_cache`) and its partition
+    /// folders from its first `expected` partition on. On an object store
+    /// the cache comes first: the listing is a LIST per range of about a
+    /// page of keys, as many as the cached manifests say the folders hold,
+    /// at once (`listing`). A local folder is read whole whatever the cache
+    /// says, so there both are read at once.
     pub async fn scan_expected(
+        &self,
+        dataset: &DatasetId,
+        expected: &[String],
+    ) -> (Result<HashMap<String, FolderListing>>, ManifestCache) {
+        if self.local_root().is_some() {
+            let none = ManifestCache::default();
+            return tokio::join!(
+                self.list_folders(dataset, expected, &none),
+                self.manifest_cache(dataset)
+            );
+        }
+        let cache = self.manifest_cache(dataset).await;
+        (self.list_folders(dataset, expected, &cache).await, cache)
+    }
+
+    async fn list_folders(
         &self,
         dataset: &DatasetId,
         expected: &[String],
