@@ -198,6 +198,39 @@ def targets(r):
     return "\n".join(["| target | measured | |", "| --- | --- | --- |", *out])
 
 
+def smaller_run(r):
+    """The medium run's results when this is the large run and bench/run
+    medium has left them (bench/work/medium/results.json)."""
+    path = BENCH / "work" / "medium" / "results.json"
+    if r["scale"] != "large" or not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def beside(r, m):
+    """The medium run's medians beside this run's, scenario by scenario,
+    and its targets table."""
+    if not m:
+        return []
+    w, wm = r["workload"], m["workload"]
+    lines = ["## The medium run beside it", "",
+             f"`bench/run medium` on {m['machine']['date']} ({wm['days']} days × {wm['rows_per_day']:,} "
+             f"records, {wm['raw_bytes'] / 1e6:,.0f} MB of raw JSON, against {w['days']} days × "
+             f"{w['rows_per_day']:,} records, {w['raw_bytes'] / 1e6:,.0f} MB here), scenarios "
+             f"{', '.join(sorted(m['scenarios'], key=lambda k: (len(k), k)))}. Medians; the last "
+             "column is how much longer the large run took.", "",
+             "| scenario | system | medium | large | large ÷ medium |",
+             "| --- | --- | ---: | ---: | ---: |"]
+    for key, s in m["scenarios"].items():
+        big = r["scenarios"].get(key, {}).get("systems", {})
+        for name, x in s["systems"].items():
+            y = big.get(name, {}).get("median")
+            lines.append(f"| {key}: {s['title']} | {NAMES.get(name, name)} | {secs(x['median'])} | "
+                         f"{secs(y)} | {ratio(y / x['median'] if y else None)} |")
+    return lines + ["", "The targets at medium scale (a row is left out, or not measured, where "
+                    "the medium run did not run its scenario):", "", targets(m), ""]
+
+
 def write(r, path):
     m, v, w = r["machine"], r["versions"], r["workload"]
     sc = r["scenarios"]
@@ -218,6 +251,7 @@ def write(r, path):
         "",
         targets(r),
         "",
+        *beside(r, smaller_run(r)),
         "## Machine, load, versions",
         "",
         f"- {m['cpu']}, {m['cores']} cores, {m['memory']} memory, Linux {m['kernel']}; local disk `{m['disk']}`.",

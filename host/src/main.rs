@@ -7,6 +7,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: planning builds and drops many small
+/// strings and maps from several threads at once, and a quarter of a no-op
+/// run's samples over 14,600 partitions were glibc's malloc, free and arena
+/// locks (that run: 0.36 s with glibc, 0.29 s with mimalloc).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = commands::Cli::parse();
     cli.global.init_logging();

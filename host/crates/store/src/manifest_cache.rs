@@ -117,7 +117,7 @@ impl ManifestCache {
             if self
                 .entries
                 .get(partition)
-                .is_some_and(|e| e.manifest != manifest)
+                .is_some_and(|e| !same_manifest(&e.manifest, &manifest))
             {
                 self.remove(partition);
             }
@@ -126,7 +126,7 @@ impl ManifestCache {
         let same = self
             .entries
             .get(partition)
-            .is_some_and(|e| e.tag == tag && e.manifest == manifest);
+            .is_some_and(|e| e.tag == tag && same_manifest(&e.manifest, &manifest));
         if !same {
             self.entries
                 .insert(partition.to_owned(), Entry { tag, manifest });
@@ -179,6 +179,12 @@ impl ManifestCache {
     pub fn saved(&mut self) {
         self.changed = false;
     }
+}
+
+/// Whether two manifests are equal; the one a planning run took from this
+/// cache is the cache's own, which needs no comparison field by field.
+fn same_manifest(a: &Arc<Manifest>, b: &Arc<Manifest>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
 }
 
 #[cfg(test)]
